@@ -1,0 +1,110 @@
+"""Execute every notebook with papermill on one scenario, then build the book.
+
+    python -m helpers.book                       # the default scenario
+    python -m helpers.book --scenario smoke      # a scenario file in scenarios/
+    python -m helpers.book --set snr=2 --set seed=1
+
+Source notebooks are never modified: executed copies go to
+``<out>/stage/notebooks`` beside copies of the book's markdown and
+configuration, Jupyter Book renders that folder, and the static site lands in
+``<out>/html`` (open ``<out>/html/index.html``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from tqdm.auto import tqdm
+
+from . import scenario as S
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNEL = "brain-lm-alignment"
+
+
+def notebooks() -> list[Path]:
+    """The notebook chapters, in the order of ``_toc.yml``."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"] if c["file"].startswith("notebooks/")]
+    return [ROOT / f"{f}.ipynb" for f in files]
+
+
+def error_cells(path: Path) -> list[str]:
+    """Tracebacks found in an executed notebook (empty when it ran cleanly)."""
+    nb = json.loads(path.read_text())
+    return [
+        f"{out.get('ename')}: {out.get('evalue')}"
+        for cell in nb["cells"]
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
+    ]
+
+
+def build(scenario: str = "default", overrides: dict | None = None, out: str | Path = "_build") -> Path:
+    """Run all notebooks on ``scenario`` and build the HTML book; returns the index page."""
+    import papermill as pm
+
+    start = time.perf_counter()
+    S.load(scenario, overrides)  # fail early on a bad scenario or override
+    scenario_path = str(S._path_of(scenario).resolve())
+    out = Path(out).resolve()
+    stage = out / "stage"
+    if stage.exists():
+        shutil.rmtree(stage)
+    (stage / "notebooks").mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, stage / name)
+    shutil.copytree(ROOT / "book", stage / "book")
+
+    for source in tqdm(notebooks(), desc="notebooks", unit="nb"):
+        target = stage / "notebooks" / source.name
+        pm.execute_notebook(
+            str(source), str(target),
+            parameters={"scenario": scenario_path, "overrides": dict(overrides or {})},
+            kernel_name=KERNEL, cwd=str(ROOT / "notebooks"), progress_bar=False,
+        )
+        errors = error_cells(target)
+        if errors:
+            raise RuntimeError(f"{source.name} produced error cells: {errors}")
+
+    command = [sys.executable, "-m", "jupyter_book", "build", str(stage), "--builder", "html", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    html = out / "html"
+    if html.exists():
+        shutil.rmtree(html)
+    shutil.move(str(stage / "_build" / "html"), html)
+    minutes = (time.perf_counter() - start) / 60
+    print(f"built the book on scenario {Path(scenario_path).stem!r} in {minutes:.1f} min: {html / 'index.html'}")
+    return html / "index.html"
+
+
+def _parse_set(items: list[str]) -> dict:
+    overrides = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"--set takes key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", default="default", help="a scenario name in scenarios/ or a path to a .yml file")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one scenario field (repeatable)")
+    parser.add_argument("--out", default=str(ROOT / "_build"), help="output folder (default: _build)")
+    args = parser.parse_args(argv)
+    build(args.scenario, _parse_set(args.set), args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Figures of the book. Each takes data or a tidy table and returns a matplotlib Figure.
+
+Scores are always drawn with their chance level and an uncertainty band, and
+figures of simulated data say so in their title.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import words as W
+from .recording import Recording
+from .smoothing import paper_weights
+
+
+def _tag(recording_or_simulated) -> str:
+    simulated = getattr(recording_or_simulated, "simulated", recording_or_simulated)
+    return " (simulated data)" if simulated else ""
+
+
+def timeline(rec: Recording, zoom_s: float = 30.0) -> plt.Figure:
+    """The experiment's timing: runs, TRs and word onsets, with a zoom on the first words."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 5.5), gridspec_kw={"height_ratios": [1, 1.4]})
+    word = np.array([W.is_word(w) for w in rec.words])
+    for run in np.unique(rec.runs):
+        t = rec.tr_times[rec.runs == run]
+        top.axvspan(t[0], t[-1] + rec.tr, color=f"C{int(run) % 10}", alpha=0.15, lw=0)
+        top.text((t[0] + t[-1]) / 2, 1.12, f"run {run}: {len(t)} TRs", ha="center", fontsize=9)
+    top.vlines(rec.onsets[word], 0.55, 1.0, color="k", lw=0.3)
+    top.vlines(rec.onsets[~word], 0.0, 0.45, color="C3", lw=0.8)
+    top.set_yticks([0.225, 0.775], ["non-words (+)", "words"])
+    top.set_ylim(0, 1.3)
+    top.set_xlabel("time from the start of the experiment (s)")
+    top.set_title(f"{rec.dataset} / {rec.subject}: {word.sum()} words in {len(np.unique(rec.runs))} runs{_tag(rec)}")
+
+    start = rec.onsets[0]
+    shown = (rec.onsets >= start) & (rec.onsets < start + zoom_s)
+    for t in rec.tr_times[(rec.tr_times >= start - rec.tr) & (rec.tr_times < start + zoom_s)]:
+        bottom.axvline(t, color="0.6", lw=0.8, ls=":")
+    for i in np.flatnonzero(shown):
+        bottom.text(rec.onsets[i], (i % 4) * 0.22 + 0.1, rec.words[i], fontsize=8, rotation=0, color="k" if word[i] else "C3")
+        bottom.plot([rec.onsets[i]] * 2, [0, 0.08], color="k", lw=0.6)
+    bottom.set_xlim(start - 1, start + zoom_s)
+    bottom.set_ylim(0, 1)
+    bottom.set_yticks([])
+    bottom.set_xlabel(f"time (s); dotted lines: TR starts every {rec.tr:g} s")
+    bottom.set_title(f"the first {zoom_s:g} s of reading: one word every {np.median(np.diff(rec.onsets)):g} s")
+    fig.tight_layout()
+    return fig
+
+
+def intersubject_correlation(recordings: list[Recording]) -> np.ndarray:
+    """Per voxel, the mean correlation of each subject's time course with the others' average.
+
+    A simple data-driven map of where the stimulus drives the signal; it needs
+    at least two subjects sharing voxels and TRs.
+    """
+    if len(recordings) < 2:
+        raise ValueError("inter-subject correlation needs at least two subjects.")
+    data = np.stack([r.data for r in recordings]).astype(np.float64)
+    z = (data - data.mean(axis=1, keepdims=True)) / data.std(axis=1, keepdims=True)
+    out = np.zeros(data.shape[2])
+    for s in range(len(recordings)):
+        others = np.delete(z, s, axis=0).mean(axis=0)
+        others = (others - others.mean(axis=0)) / others.std(axis=0)
+        out += (z[s] * others).mean(axis=0)
+    return out / len(recordings)
+
+
+def glass_brain(coords: np.ndarray, values: np.ndarray, title: str, label: str) -> plt.Figure:
+    """Voxels as markers on a glass brain, coloured by ``values``."""
+    from nilearn import plotting
+
+    fig = plt.figure(figsize=(11, 3.6))
+    order = np.argsort(values)
+    display = plotting.plot_markers(
+        values[order], coords[order], node_size=6, node_cmap="viridis", display_mode="lzry",
+        figure=fig, title=title, colorbar=True, alpha=0.8,
+    )
+    display._cbar.set_label(label)
+    return fig
+
+
+def timecourses(rec: Recording, voxels: np.ndarray, run: int = 0) -> plt.Figure:
+    """A few voxels' time courses in one run, with the reading period shaded."""
+    rows = rec.runs == run
+    t = rec.tr_times[rows]
+    on = rec.onsets[(rec.onsets >= t[0]) & (rec.onsets < t[-1] + rec.tr)]
+    fig, ax = plt.subplots(figsize=(11, 3.2))
+    ax.axvspan(on.min(), on.max(), color="0.9", label="words on screen")
+    for j, v in enumerate(voxels):
+        ax.plot(t, rec.data[rows, v] + 4 * j, lw=0.8, label=f"voxel {v}")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("BOLD (offset per voxel)")
+    ax.set_title(f"{rec.subject}, run {run}: voxel time courses{_tag(rec)}")
+    ax.legend(loc="upper right", fontsize=8, ncol=len(voxels) + 1)
+    fig.tight_layout()
+    return fig
+
+
+def smoothing_kernel(rec: Recording, word_index: list[int], **window) -> plt.Figure:
+    """How a few words take their brain vector from the TRs: weights per TR, on the timeline."""
+    from nilearn.glm.first_level import glover_hrf
+
+    weights = paper_weights(rec, **window).toarray()
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    for c, i in enumerate(word_index):
+        cols = np.flatnonzero(weights[i])
+        ax.bar(rec.tr_times[cols] + rec.tr / 2, weights[i, cols], width=rec.tr * 0.9, alpha=0.45, color=f"C{c}",
+               label=f"{rec.words[i]!r} at {rec.onsets[i]:.1f} s")
+        ax.axvline(rec.onsets[i], color=f"C{c}", lw=1.5)
+        hrf = glover_hrf(t_r=0.1, oversampling=1, time_length=25.0)
+        ax.plot(rec.onsets[i] + 0.1 * np.arange(len(hrf)), hrf / hrf.max() * weights[i].max(), color=f"C{c}", lw=0.8, ls="--")
+    ax.set_xlabel("time (s): solid line = word onset, bars = weight of each TR, dashed = canonical HRF (scaled)")
+    ax.set_ylabel("weight in the word's vector")
+    ax.set_title("paper-mode smoothing: each word is a weighted mean of the TRs that follow it")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def mean_and_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of a t-based confidence interval."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return float(values.mean()), float("nan")
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean()), float(half)
+
+
+def summarise(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Mean, 95 % CI and chance of ``value`` per group, over subjects and folds.
+
+    The interval treats the subject x fold scores as independent, which they
+    are not quite (folds share training data): read it as a guide.
+    """
+    rows = []
+    for key, group in table.groupby(by, sort=True):
+        mean, half = mean_and_ci(group["value"].to_numpy())
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "mean": mean, "ci95": half,
+                     "chance": group["chance"].mean(), "n": len(group)})
+    return pd.DataFrame(rows)
+
+
+def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "P@10", retrieval: str = "csls",
+                 planted: tuple[str, int] | None = None, title: str = "") -> plt.Figure:
+    """Score against layer, one panel per model: mean over subjects and folds, 95 % CI, chance level.
+
+    ``tables`` is one tidy table or several, labelled (``{"shuffled types": t1,
+    "pure noise": t2}``), drawn as one line each.
+    """
+    if isinstance(tables, pd.DataFrame):
+        tables = {f"{metric} ({retrieval})": tables}
+    tables = {label: t[(t["metric"] == metric) & (t["retrieval"] == retrieval)] for label, t in tables.items()}
+    models = list(dict.fromkeys(m for t in tables.values() for m in t["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.9), squeeze=False, sharey=True)
+    for ax, model in zip(axes[0], models):
+        for c, (label, data) in enumerate(tables.items()):
+            s = summarise(data[data["model"] == model], ["layer"])
+            ax.plot(s["layer"], s["mean"], marker="o", ms=3, color=f"C{c}", label=label)
+            ax.fill_between(s["layer"], s["mean"] - s["ci95"], s["mean"] + s["ci95"], color=f"C{c}", alpha=0.2, lw=0)
+        ax.plot(s["layer"], s["chance"], color="k", ls="--", lw=1, label=f"chance = {s['chance'].iloc[0]:.3f}")
+        if planted and planted[0] == model:
+            ax.axvline(planted[1], color="C3", ls=":", label=f"planted layer {planted[1]}")
+        ax.set_title(model)
+        ax.set_xlabel("layer (0 = embeddings)")
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel(f"{metric} ({retrieval}); band: 95 % CI")
+    simulated = any(bool(t["simulated"].any()) for t in tables.values())
+    fig.suptitle(title + _tag(simulated))
+    fig.tight_layout()
+    return fig
+
+
+def _centred_unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64) - np.mean(x, axis=0)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def neighbour_similarity(vectors: np.ndarray, max_lag: int = 20, title: str = "") -> plt.Figure:
+    """Mean cosine between the (centred) vectors of words ``lag`` positions apart."""
+    unit = _centred_unit(vectors)
+    lags = np.arange(1, max_lag + 1)
+    means = [np.mean(np.sum(unit[:-lag] * unit[lag:], axis=1)) for lag in lags]
+    fig, ax = plt.subplots(figsize=(6, 3.3))
+    ax.plot(lags, means, marker="o", ms=3)
+    ax.axhline(0, color="k", lw=0.8, ls="--", label="unrelated vectors")
+    ax.set_xlabel("distance between two words (in words; 1 word = 0.5 s)")
+    ax.set_ylabel("mean cosine similarity")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def layer_similarity(vectors: np.ndarray, title: str = "") -> plt.Figure:
+    """Mean cosine, over word occurrences, between the centred hidden states of every pair of layers."""
+    unit = np.stack([_centred_unit(v) for v in vectors])
+    sim = np.einsum("lnd,mnd->lm", unit, unit) / unit.shape[1]
+    fig, ax = plt.subplots(figsize=(4.6, 3.9))
+    image = ax.imshow(sim, vmin=-1, vmax=1, cmap="RdBu_r")
+    fig.colorbar(image, ax=ax, label="mean cosine (same word, two layers)")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("layer")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

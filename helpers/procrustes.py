@@ -1,0 +1,36 @@
+"""Procrustes analysis: the best rotation from brain space to language-model space.
+
+Given paired rows ``X`` (brain) and ``Y`` (language model) of the same width,
+the orthogonal ``W`` that minimises ``||X W^T - Y||`` is ``W = U V^T`` with
+``U S V^T`` the SVD of ``Y^T X`` (Schönemann 1966). A rotation keeps all
+distances and angles, so a good fit means that the two spaces share their
+geometry, not merely that one can be read out of the other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Procrustes:
+    """Orthogonal map fitted on paired rows, scikit-learn style (``fit``/``predict``).
+
+    Attributes
+    ----------
+    rotation_ : array, shape (d, d)
+        The orthogonal ``W``; ``predict(x)`` is ``x @ W.T``.
+    """
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> "Procrustes":
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if x.ndim != 2 or x.shape != y.shape:
+            raise ValueError(
+                f"Procrustes needs paired 2-D arrays of equal shape (n_pairs, dim), got {x.shape} and {y.shape}; "
+                "reduce both sides to a common dimension first."
+            )
+        u, _, vt = np.linalg.svd(y.T @ x)
+        self.rotation_ = u @ vt
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x) @ self.rotation_.T

@@ -1,0 +1,138 @@
+"""What a recording is: one subject's fMRI time series and the words they read.
+
+Every dataset loader and the simulator return a :class:`Recording`; every
+later step (smoothing, alignment) reads only this structure. Validation
+happens once, here, so that a bad file fails with one clear message at the
+boundary instead of a confusing error deep inside an analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One subject's fMRI recording during a word-by-word reading experiment.
+
+    Attributes
+    ----------
+    dataset, subject : str
+        Where the recording comes from (``"simulated"``, ``"harry_potter"``, ...)
+        and the subject's label.
+    words : array of str, shape (n_words,)
+        Every item shown on screen, in order, non-words such as ``"+"``
+        included (they are dropped after smoothing, see :mod:`helpers.words`).
+    onsets : array of float, shape (n_words,)
+        Onset of each item in seconds from the start of the experiment.
+    tr_times : array of float, shape (n_trs,)
+        Start time of each fMRI volume (TR) in seconds.
+    runs : array of int, shape (n_trs,)
+        Run number of each TR.
+    data : array of float32, shape (n_trs, n_voxels)
+        The BOLD signal.
+    tr : float
+        Repetition time in seconds.
+    voxel_mni : array of float, shape (n_voxels, 3), optional
+        MNI coordinates (mm) of each voxel, for brain plots.
+    voxel_regions : array of str, shape (n_voxels,), optional
+        Atlas label of each voxel.
+    simulated : bool
+        True for data made by :mod:`helpers.simulate`; the book labels such
+        figures as simulated.
+    info : dict
+        Free-form provenance (what was planted, the file it came from, ...).
+    """
+
+    dataset: str
+    subject: str
+    words: np.ndarray
+    onsets: np.ndarray
+    tr_times: np.ndarray
+    runs: np.ndarray
+    data: np.ndarray
+    tr: float
+    voxel_mni: np.ndarray | None = None
+    voxel_regions: np.ndarray | None = None
+    simulated: bool = False
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = f"recording {self.dataset}/{self.subject}"
+        words = np.asarray(self.words, dtype=str)
+        onsets = np.asarray(self.onsets, dtype=np.float64)
+        tr_times = np.asarray(self.tr_times, dtype=np.float64)
+        runs = np.asarray(self.runs)
+        data = np.asarray(self.data)
+        if words.ndim != 1 or onsets.ndim != 1:
+            raise ValueError(f"{where}: words and onsets must be 1-D, got shapes {words.shape} and {onsets.shape}.")
+        if len(words) != len(onsets):
+            raise ValueError(
+                f"{where}: words and onsets have different lengths ({len(words)} vs {len(onsets)}); "
+                "each word needs exactly one onset time."
+            )
+        if len(words) == 0:
+            raise ValueError(f"{where}: no words; a recording needs the words that were shown.")
+        if not np.all(np.isfinite(onsets)):
+            raise ValueError(f"{where}: word onsets contain NaN or infinite values.")
+        if np.any(np.diff(onsets) < 0):
+            bad = int(np.flatnonzero(np.diff(onsets) < 0)[0]) + 1
+            raise ValueError(f"{where}: word onsets must be in time order; word {bad} ({words[bad]!r}) starts before the word before it.")
+        if data.ndim != 2:
+            raise ValueError(f"{where}: data must be 2-D (n_trs, n_voxels), got shape {data.shape}.")
+        if tr_times.shape != (data.shape[0],) or runs.shape != (data.shape[0],):
+            raise ValueError(
+                f"{where}: tr_times {tr_times.shape} and runs {runs.shape} must both have one entry per TR "
+                f"(data has {data.shape[0]} TRs)."
+            )
+        if np.any(np.diff(tr_times) <= 0):
+            raise ValueError(f"{where}: TR times must be strictly increasing.")
+        if not np.isfinite(self.tr) or self.tr <= 0:
+            raise ValueError(f"{where}: tr must be a positive number of seconds, got {self.tr!r}.")
+        if not np.all(np.isfinite(data)):
+            raise ValueError(f"{where}: data contain NaN or infinite values; remove those voxels before building a Recording.")
+        n_voxels = data.shape[1]
+        if self.voxel_mni is not None and np.shape(self.voxel_mni) != (n_voxels, 3):
+            raise ValueError(f"{where}: voxel_mni must have shape ({n_voxels}, 3), got {np.shape(self.voxel_mni)}.")
+        if self.voxel_regions is not None and np.shape(self.voxel_regions) != (n_voxels,):
+            raise ValueError(f"{where}: voxel_regions must have shape ({n_voxels},), got {np.shape(self.voxel_regions)}.")
+        object.__setattr__(self, "words", words)
+        object.__setattr__(self, "onsets", onsets)
+        object.__setattr__(self, "tr_times", tr_times)
+        object.__setattr__(self, "runs", runs)
+        object.__setattr__(self, "data", data.astype(np.float32, copy=False))
+
+    @property
+    def n_trs(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def n_voxels(self) -> int:
+        return self.data.shape[1]
+
+    def word_runs(self) -> np.ndarray:
+        """Run of each word: the run of the TR during which the word starts."""
+        index = np.searchsorted(self.tr_times, self.onsets, side="right") - 1
+        if np.any(index < 0) or np.any(self.onsets >= self.tr_times[-1] + self.tr):
+            bad = int(np.flatnonzero((index < 0) | (self.onsets >= self.tr_times[-1] + self.tr))[0])
+            raise ValueError(
+                f"recording {self.dataset}/{self.subject}: word {bad} ({self.words[bad]!r}, onset {self.onsets[bad]:.2f} s) "
+                "falls outside the scanned period."
+            )
+        return self.runs[index]
+
+    def summary(self) -> dict:
+        """A few numbers that describe the recording, for tables in the book."""
+        return {
+            "dataset": self.dataset,
+            "subject": self.subject,
+            "simulated": self.simulated,
+            "n_words_shown": len(self.words),
+            "n_trs": self.n_trs,
+            "n_runs": len(np.unique(self.runs)),
+            "n_voxels": self.n_voxels,
+            "tr_s": self.tr,
+            "duration_s": float(self.tr_times[-1] + self.tr - self.tr_times[0]),
+        }

@@ -1,0 +1,81 @@
+"""Word retrieval in a shared space: cosine, CSLS, precision@k and its chance level.
+
+A query (a brain vector mapped into the language-model space) is scored
+against every candidate word type; precision@k is the share of queries whose
+correct type is among the k best-scored candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+
+def _unit_rows(x: np.ndarray, what: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError(f"{what} contain {int(np.sum(norms == 0))} all-zero vector(s); cosine similarity is undefined for them.")
+    return x / norms
+
+
+def cosine(queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every query with every candidate, shape ``(n_q, n_c)``."""
+    queries, candidates = np.asarray(queries), np.asarray(candidates)
+    if queries.ndim != 2 or candidates.ndim != 2 or queries.shape[1] != candidates.shape[1]:
+        raise ValueError(f"queries and candidates must be 2-D with the same width, got {queries.shape} and {candidates.shape}.")
+    return _unit_rows(queries, "queries") @ _unit_rows(candidates, "candidates").T
+
+
+def _mean_top(similarity: np.ndarray, k: int, axis: int) -> np.ndarray:
+    k = min(k, similarity.shape[axis])
+    top = -np.partition(-similarity, k - 1, axis=axis)
+    return np.take(top, np.arange(k), axis=axis).mean(axis=axis)
+
+
+def csls(queries: np.ndarray, candidates: np.ndarray, neighbours: int = 10) -> np.ndarray:
+    """Cross-domain similarity local scaling (Conneau et al. 2018).
+
+    ``2 cos(x, y) - r_C(x) - r_Q(y)``, where ``r_C(x)`` is the mean cosine of
+    query ``x`` to its ``neighbours`` nearest candidates and ``r_Q(y)`` the
+    mean cosine of candidate ``y`` to its nearest queries. It penalises
+    "hubs", candidates that are close to everything.
+    """
+    if neighbours < 1:
+        raise ValueError(f"neighbours must be >= 1, got {neighbours}.")
+    sim = cosine(queries, candidates)
+    r_candidates = _mean_top(sim, neighbours, axis=1)
+    r_queries = _mean_top(sim, neighbours, axis=0)
+    return 2 * sim - r_candidates[:, None] - r_queries[None, :]
+
+
+def hit_rates(scores: np.ndarray, correct: np.ndarray, ks: Iterable[int]) -> dict[int, np.ndarray]:
+    """Per query, the probability that the correct candidate is in the top k.
+
+    Ties are broken at random, in expectation: with ``g`` candidates scored
+    higher than the correct one and ``e`` others scored equal, the hit rate
+    is ``clip((k - g) / (e + 1), 0, 1)``. So constant scores give exactly the
+    chance level instead of 0 or 1.
+    """
+    scores = np.asarray(scores)
+    correct = np.asarray(correct)
+    n_q, n_c = scores.shape
+    if correct.shape != (n_q,):
+        raise ValueError(f"need one correct index per query ({n_q}), got shape {correct.shape}.")
+    if np.any((correct < 0) | (correct >= n_c)):
+        raise ValueError(f"correct indices must lie in [0, {n_c}).")
+    true = scores[np.arange(n_q), correct][:, None]
+    greater = np.sum(scores > true, axis=1)
+    equal = np.sum(scores == true, axis=1) - 1
+    out = {}
+    for k in ks:
+        if not 1 <= k <= n_c:
+            raise ValueError(f"k must be between 1 and the number of candidates ({n_c}), got {k}.")
+        out[k] = np.clip((k - greater) / (equal + 1), 0.0, 1.0)
+    return out
+
+
+def chance(k: int, n_candidates: int) -> float:
+    """Precision@k of a ranking that ignores the query: ``k / n_candidates``."""
+    return k / n_candidates
