@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import scenario as S
 
@@ -74,7 +74,7 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
         if errors:
             raise RuntimeError(f"{source.name} produced error cells: {errors}")
 
-    command = [sys.executable, "-m", "jupyter_book", "build", str(stage), "--builder", "html", "--quiet"]
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage), "--builder", "html", "--quiet"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"jupyter-book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

@@ -107,14 +107,17 @@ def smoothing_kernel(rec: Recording, word_index: list[int], **window) -> plt.Fig
 
     weights = paper_weights(rec, **window).toarray()
     fig, ax = plt.subplots(figsize=(11, 3.6))
+    width = rec.tr / (len(word_index) + 1)
     for c, i in enumerate(word_index):
         cols = np.flatnonzero(weights[i])
-        ax.bar(rec.tr_times[cols] + rec.tr / 2, weights[i, cols], width=rec.tr * 0.9, alpha=0.45, color=f"C{c}",
-               label=f"{rec.words[i]!r} at {rec.onsets[i]:.1f} s")
+        ax.bar(rec.tr_times[cols] + (c + 1) * width, weights[i, cols], width=width * 0.95, alpha=0.7, color=f"C{c}",
+               label=f"'{rec.words[i]}' at {rec.onsets[i]:.1f} s")
         ax.axvline(rec.onsets[i], color=f"C{c}", lw=1.5)
         hrf = glover_hrf(t_r=0.1, oversampling=1, time_length=25.0)
         ax.plot(rec.onsets[i] + 0.1 * np.arange(len(hrf)), hrf / hrf.max() * weights[i].max(), color=f"C{c}", lw=0.8, ls="--")
-    ax.set_xlabel("time (s): solid line = word onset, bars = weight of each TR, dashed = canonical HRF (scaled)")
+    for t in rec.tr_times[(rec.tr_times > rec.onsets[word_index[0]] - rec.tr) & (rec.tr_times < rec.onsets[word_index[-1]] + 25)]:
+        ax.axvline(t, color="0.8", lw=0.6, zorder=0)
+    ax.set_xlabel("time (s): solid line = word onset, bars = weight of each TR (grey lines: TR starts), dashed = canonical HRF (scaled)")
     ax.set_ylabel("weight in the word's vector")
     ax.set_title("paper-mode smoothing: each word is a weighted mean of the TRs that follow it")
     ax.legend(fontsize=8)

@@ -11,7 +11,8 @@ from a simulation of the Harry Potter protocol (Wehbe et al. 2014):
   occurrence (centred, one global scale), plus a response to every item shown
   (the visual onset of a word or a fixation mark);
 * per-subject voxel weights share a component across subjects; about half of
-  the voxels respond to language at all, the rest are pure noise;
+  the voxels respond to language at all, those nearest to (mostly left)
+  language areas, the rest are pure noise;
 * responses are convolved with the canonical (Glover) HRF at the 0.5 s word
   rate within each run, averaged over each TR, scaled to unit variance per
   voxel and mixed with AR(1) noise plus a slow drift at a chosen signal-to-
@@ -116,6 +117,20 @@ def voxel_positions(n_voxels: int, rng: np.random.Generator) -> np.ndarray:
     return xyz1[:, :3]
 
 
+# Rough MNI centres (mm) of the language network: temporal, inferior frontal and
+# angular gyrus, left then right; right-hemisphere centres count as 15 mm farther.
+LANGUAGE_CENTRES = np.array([[-56, -20, 0], [-48, 22, 10], [-45, -62, 28], [56, -20, 0], [48, 22, 10], [45, -62, 28]])
+_RIGHT_PENALTY_MM = 15.0
+
+
+def responsive_voxels(positions: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Mask of the voxels that respond to language: the ``fraction`` closest to the language areas (with jitter)."""
+    distance = np.linalg.norm(positions[:, None, :] - LANGUAGE_CENTRES[None], axis=2)
+    distance[:, 3:] += _RIGHT_PENALTY_MM
+    score = distance.min(axis=1) + rng.normal(0, 10.0, len(positions))
+    return score <= np.quantile(score, fraction) if fraction > 0 else np.zeros(len(positions), dtype=bool)
+
+
 def _hrf_by_run(signal_grid: np.ndarray, grid_runs: np.ndarray) -> np.ndarray:
     from nilearn.glm.first_level import glover_hrf
 
@@ -207,7 +222,7 @@ def simulate_reading(
     shared_rng = np.random.default_rng([seed, 1_000_003])
     positions = voxel_positions(n_voxels, shared_rng)
     shared = shared_rng.standard_normal((n_features + 1, n_voxels))
-    responsive = shared_rng.random(n_voxels) < responsive_fraction
+    responsive = responsive_voxels(positions, responsive_fraction, shared_rng)
     recordings = []
     for s in range(n_subjects):
         rng = np.random.default_rng([seed, s])

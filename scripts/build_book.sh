@@ -4,5 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
-export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-0} MPLBACKEND=Agg
 exec .venv/bin/python -m helpers.book "$@"

@@ -1,0 +1,23 @@
+import numpy as np
+import pytest
+
+from helpers.recording import Recording
+
+
+def make_recording(onsets, tr_times=None, runs=None, n_voxels=5, seed=0, words=None, tr=2.0):
+    """A small valid recording with random data."""
+    onsets = np.asarray(onsets, dtype=float)
+    if tr_times is None:
+        tr_times = np.arange(0, onsets.max() + 20, tr)
+    tr_times = np.asarray(tr_times, dtype=float)
+    if runs is None:
+        runs = np.zeros(len(tr_times), dtype=int)
+    if words is None:
+        words = [f"w{i}" for i in range(len(onsets))]
+    data = np.random.default_rng(seed).standard_normal((len(tr_times), n_voxels)).astype(np.float32)
+    return Recording("test", "s1", words, onsets, tr_times, runs, data, tr)
+
+
+@pytest.fixture
+def recording_factory():
+    return make_recording

@@ -1,0 +1,45 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.cache import Cache, digest
+
+
+def test_arrays_are_computed_once_then_read_back(tmp_path):
+    cache, calls = Cache(tmp_path), []
+
+    def make():
+        calls.append(1)
+        return {"a": np.arange(3.0), "words": np.array(["x", "y"])}
+
+    first = cache.arrays("k", {"p": 1}, make)
+    second = cache.arrays("k", {"p": 1}, make)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(second["a"], [0, 1, 2])
+    assert second["words"].tolist() == ["x", "y"]
+    cache.arrays("k", {"p": 2}, make)  # another key computes again
+    assert len(calls) == 2
+    assert digest({"a": 1, "b": 2}) == digest({"b": 2, "a": 1})
+
+
+def test_an_interrupted_write_leaves_nothing_behind(tmp_path):
+    cache = Cache(tmp_path)
+
+    def broken():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.arrays("k", {"p": 1}, broken)
+    assert not cache.has("k", {"p": 1})
+    assert list((tmp_path / "k").iterdir()) == []
+
+
+def test_a_stale_entry_is_never_reused(tmp_path):
+    cache = Cache(tmp_path)
+    cache.table("t", {"p": 1}, lambda: pd.DataFrame({"v": [1]}))
+    key_file = cache.entry("t", {"p": 1}) / "key.json"
+    key_file.write_text(json.dumps({"p": 999}))
+    with pytest.raises(RuntimeError, match="other parameters"):
+        cache.table("t", {"p": 1}, lambda: pd.DataFrame({"v": [2]}))

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+from scipy.linalg import orthogonal_procrustes
+from scipy.stats import ortho_group
+
+from helpers import retrieval as R
+from helpers.evaluation import retrieval_scores
+from helpers.folds import type_folds
+from helpers.procrustes import Procrustes
+
+
+def test_orientation_matches_scipy():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((50, 6)), rng.standard_normal((50, 6))
+    rotation, _ = orthogonal_procrustes(x, y)  # minimises ||x R - y||
+    w = Procrustes().fit(x, y).rotation_
+    np.testing.assert_allclose(w, rotation.T, atol=1e-10)
+    np.testing.assert_allclose(w @ w.T, np.eye(6), atol=1e-10)
+
+
+def test_a_known_rotation_is_recovered_exactly():
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal((300, 10))
+    true = ortho_group.rvs(10, random_state=2)
+    x = y @ true  # so y = x @ true.T: W should be true
+    model = Procrustes().fit(x, y)
+    np.testing.assert_allclose(model.rotation_, true, atol=1e-10)
+    np.testing.assert_allclose(model.predict(x), y, atol=1e-10)
+
+
+def test_retrieval_of_a_rotated_cloud_is_perfect_for_unseen_types():
+    rng = np.random.default_rng(3)
+    n_types, dim = 80, 12
+    type_vectors = rng.standard_normal((n_types, dim))
+    names = np.array([f"t{i:02d}" for i in range(n_types)])
+    occurrences = np.repeat(np.arange(n_types), 3)
+    brain = type_vectors[occurrences] @ ortho_group.rvs(dim, random_state=4)
+    splits = type_folds(names[occurrences], 4, seed=0)
+    rows = retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=(1, 5))
+    assert all(r["value"] == 1.0 for r in rows)
+    assert {r["n_candidates"] for r in rows} == {n_types}
+
+
+def test_csls_beats_cosine_when_a_hub_attracts_every_query():
+    rng = np.random.default_rng(5)
+    n, dim = 200, 20
+    candidates = rng.standard_normal((n, dim))
+    hub = candidates.mean(axis=0) + 0.1 * rng.standard_normal(dim)
+    centre = rng.standard_normal(dim) * 3  # a direction shared by all queries
+    candidates[0] = centre  # candidate 0 is a hub: close to every query
+    queries = candidates[1:] + centre / 1.5 + 0.5 * rng.standard_normal((n - 1, dim))
+    correct = np.arange(1, n)
+    cos = R.hit_rates(R.cosine(queries, candidates), correct, [1])[1].mean()
+    csls = R.hit_rates(R.csls(queries, candidates, 10), correct, [1])[1].mean()
+    top_by_cosine = np.argmax(R.cosine(queries, candidates), axis=1)
+    assert np.mean(top_by_cosine == 0) > 0.3  # the hub wins many queries under cosine
+    assert csls > cos + 0.2
+
+
+def test_shape_mismatch_is_explained():
+    with pytest.raises(ValueError, match="common dimension"):
+        Procrustes().fit(np.ones((5, 3)), np.ones((5, 4)))

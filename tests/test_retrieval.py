@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from helpers import retrieval as R
+
+
+def test_cosine_against_hand_values():
+    q = np.array([[1.0, 0.0], [1.0, 1.0]])
+    c = np.array([[2.0, 0.0], [0.0, 3.0], [-1.0, -1.0]])
+    s = np.sqrt(0.5)
+    np.testing.assert_allclose(R.cosine(q, c), [[1, 0, -s], [s, s, -1]], atol=1e-12)
+
+
+def test_csls_against_a_direct_computation():
+    rng = np.random.default_rng(0)
+    q, c = rng.standard_normal((6, 4)), rng.standard_normal((9, 4))
+    k = 3
+    cos = np.array([[a @ b / np.linalg.norm(a) / np.linalg.norm(b) for b in c] for a in q])
+    r_q = np.array([np.mean(sorted(row)[-k:]) for row in cos])  # each query's k nearest candidates
+    r_c = np.array([np.mean(sorted(col)[-k:]) for col in cos.T])  # each candidate's k nearest queries
+    expected = 2 * cos - r_q[:, None] - r_c[None, :]
+    np.testing.assert_allclose(R.csls(q, c, neighbours=k), expected, atol=1e-12)
+
+
+def test_hit_rates_count_ranks_and_share_ties():
+    scores = np.array([[0.9, 0.5, 0.1], [0.9, 0.5, 0.1], [0.2, 0.2, 0.2]])
+    hits = R.hit_rates(scores, np.array([0, 1, 2]), ks=[1, 2, 3])
+    assert hits[1].tolist() == [1.0, 0.0, pytest.approx(1 / 3)]
+    assert hits[2].tolist() == [1.0, 1.0, pytest.approx(2 / 3)]
+    assert hits[3].tolist() == [1.0, 1.0, 1.0]
+    assert R.chance(10, 400) == 0.025
+
+
+def test_random_scores_give_chance_on_average():
+    rng = np.random.default_rng(1)
+    scores = rng.standard_normal((4000, 50))
+    hits = R.hit_rates(scores, rng.integers(0, 50, 4000), ks=[5])
+    assert abs(hits[5].mean() - R.chance(5, 50)) < 0.015
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="between 1 and the number of candidates \\(3\\)"):
+        R.hit_rates(np.zeros((2, 3)), np.array([0, 1]), ks=[4])
+    with pytest.raises(ValueError, match="all-zero"):
+        R.cosine(np.zeros((1, 2)), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="same width"):
+        R.cosine(np.ones((1, 2)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="one correct index per query"):
+        R.hit_rates(np.zeros((2, 3)), np.array([0]), ks=[1])
