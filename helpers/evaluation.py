@@ -6,7 +6,10 @@ type). Occurrences are split into folds whose test types are never seen in train
 a map is fitted on the training occurrences, the test occurrences are mapped
 into the model space, and every mapped vector ranks the candidate types by
 CSLS and by cosine (:mod:`helpers.retrieval`). Precision@k is the mean over
-test occurrences, reported beside its chance level ``k / n_candidates``.
+test occurrences, reported beside two chance levels: ``k / n_candidates``
+and the permutation null (:func:`helpers.retrieval.permutation_chance`), the
+expected score when brain vectors are paired with words at random, which
+accounts for hub candidates and frequent words.
 """
 
 from __future__ import annotations
@@ -96,7 +99,9 @@ def retrieval_scores(
         if max(ks) > len(pool):
             raise ValueError(f"k = {max(ks)} exceeds the {len(pool)} candidate types of fold {fold}.")
         for method, score in (("csls", lambda q, c: R.csls(q, c, neighbours)), ("cosine", R.cosine)):
-            hits = R.hit_rates(score(queries, lm[pool]), correct, ks)
+            scores = score(queries, lm[pool])
+            hits = R.hit_rates(scores, correct, ks)
+            null = R.permutation_chance(scores, correct, ks)
             for k in ks:
                 rows.append(
                     {
@@ -105,6 +110,7 @@ def retrieval_scores(
                         "metric": f"P@{k}",
                         "value": float(hits[k].mean()),
                         "chance": R.chance(k, len(pool)),
+                        "chance_permuted": null[k],
                         "n_queries": int(test.sum()),
                         "n_candidates": int(len(pool)),
                     }

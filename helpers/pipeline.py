@@ -29,7 +29,7 @@ from .scenario import Scenario
 from .smoothing import smooth
 
 # Bump when a step's computation changes, so old cache entries are not reused.
-VERSIONS = {"features": 1, "simulation": 1, "brain": 1, "procrustes": 1}
+VERSIONS = {"features": 1, "simulation": 1, "brain": 1, "procrustes": 2}
 
 
 def cache(cfg: Scenario) -> Cache:

@@ -135,7 +135,7 @@ def mean_and_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
 
 
 def summarise(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Mean, 95 % CI and chance of ``value`` per group, over subjects and folds.
+    """Mean, 95 % CI and chance levels of ``value`` per group, over subjects and folds.
 
     The interval treats the subject x fold scores as independent, which they
     are not quite (folds share training data): read it as a guide.
@@ -143,17 +143,23 @@ def summarise(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     rows = []
     for key, group in table.groupby(by, sort=True):
         mean, half = mean_and_ci(group["value"].to_numpy())
-        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "mean": mean, "ci95": half,
-                     "chance": group["chance"].mean(), "n": len(group)})
+        row = {**dict(zip(by, key if isinstance(key, tuple) else (key,))), "mean": mean, "ci95": half,
+               "chance": group["chance"].mean(), "n": len(group)}
+        if "chance_permuted" in group:
+            row["chance_permuted"] = group["chance_permuted"].mean()
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
 def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "P@10", retrieval: str = "csls",
-                 planted: tuple[str, int] | None = None, title: str = "") -> plt.Figure:
-    """Score against layer, one panel per model: mean over subjects and folds, 95 % CI, chance level.
+                 planted: tuple[str, int] | None = None, title: str = "", permuted_null: bool = True) -> plt.Figure:
+    """Score against layer, one panel per model: mean over subjects and folds, 95 % CI, chance levels.
 
     ``tables`` is one tidy table or several, labelled (``{"shuffled types": t1,
-    "pure noise": t2}``), drawn as one line each.
+    "pure noise": t2}``), drawn as one line each. Chance is drawn twice:
+    ``k / n`` (dashed) and, dotted in each line's colour, the permutation null
+    (random pairing of brain vectors and words), which accounts for hubs and
+    frequent words.
     """
     if isinstance(tables, pd.DataFrame):
         tables = {f"{metric} ({retrieval})": tables}
@@ -165,7 +171,11 @@ def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "
             s = summarise(data[data["model"] == model], ["layer"])
             ax.plot(s["layer"], s["mean"], marker="o", ms=3, color=f"C{c}", label=label)
             ax.fill_between(s["layer"], s["mean"] - s["ci95"], s["mean"] + s["ci95"], color=f"C{c}", alpha=0.2, lw=0)
-        ax.plot(s["layer"], s["chance"], color="k", ls="--", lw=1, label=f"chance = {s['chance'].iloc[0]:.3f}")
+            if permuted_null:
+                ax.plot(s["layer"], s["chance_permuted"], color=f"C{c}", ls=":", lw=1)
+        ax.plot(s["layer"], s["chance"], color="k", ls="--", lw=1, label=f"k / n = {s['chance'].iloc[0]:.3f}")
+        if permuted_null:
+            ax.plot([], [], color="0.3", ls=":", lw=1, label="permutation null (dotted, per line)")
         if planted and planted[0] == model:
             ax.axvline(planted[1], color="C3", ls=":", label=f"planted layer {planted[1]}")
         ax.set_title(model)

@@ -79,3 +79,34 @@ def hit_rates(scores: np.ndarray, correct: np.ndarray, ks: Iterable[int]) -> dic
 def chance(k: int, n_candidates: int) -> float:
     """Precision@k of a ranking that ignores the query: ``k / n_candidates``."""
     return k / n_candidates
+
+
+def permutation_chance(scores: np.ndarray, correct: np.ndarray, ks: Iterable[int]) -> dict[int, float]:
+    """Expected precision@k when the queries are paired with the labels at random.
+
+    ``k / n_candidates`` is the chance level only if every candidate is
+    equally likely to be ranked high and to be the answer. Neither holds in
+    practice: some candidates are "hubs" that rank high for most queries, and
+    frequent words are the answer for many queries. Shuffling which score row
+    goes with which correct label keeps both and breaks the brain-to-word
+    pairing; its expectation over all shufflings is exactly
+    ``sum_c P(label = c) * P(c in a row's top k)``, computed here (ties as in
+    :func:`hit_rates`). CSLS scores do not depend on the order of the
+    queries, so this is also the permutation null of a CSLS ranking.
+    """
+    scores = np.asarray(scores)
+    correct = np.asarray(correct)
+    n_q, n_c = scores.shape
+    label_share = np.bincount(correct, minlength=n_c) / n_q
+    ascending = np.sort(scores, axis=1)
+    greater = np.empty(scores.shape, dtype=np.int64)
+    at_most = np.empty(scores.shape, dtype=np.int64)
+    for j in range(n_q):
+        greater[j] = n_c - np.searchsorted(ascending[j], scores[j], side="right")
+        at_most[j] = n_c - np.searchsorted(ascending[j], scores[j], side="left")
+    equal = at_most - greater - 1
+    out = {}
+    for k in ks:
+        in_top = np.clip((k - greater) / (equal + 1), 0.0, 1.0).mean(axis=0)
+        out[k] = float(label_share @ in_top)
+    return out

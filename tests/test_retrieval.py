@@ -47,3 +47,28 @@ def test_bad_input():
         R.cosine(np.ones((1, 2)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="one correct index per query"):
         R.hit_rates(np.zeros((2, 3)), np.array([0]), ks=[1])
+
+
+def test_permutation_chance_against_hand_values_and_brute_force():
+    # candidate 0 is a hub ranked first by every query; label 0 is the answer for 2 of 3 queries
+    scores = np.array([[0.9, 0.5, 0.1], [0.8, 0.1, 0.5], [0.7, 0.6, 0.2]])
+    correct = np.array([0, 0, 2])
+    null = R.permutation_chance(scores, correct, ks=[1, 2])
+    # P(top 1 = c): c0 always -> P@1 = 2/3 * 1 + 1/3 * 0
+    assert null[1] == pytest.approx(2 / 3)
+    # top 2: c0 always; c1 in rows 0 and 2; c2 in row 1 -> 2/3 * 1 + 1/3 * 1/3
+    assert null[2] == pytest.approx(2 / 3 + 1 / 9)
+    # brute force over all pairings of rows and labels
+    from itertools import permutations
+
+    brute = np.mean([R.hit_rates(scores[list(p)], correct, [2])[2].mean() for p in permutations(range(3))])
+    assert null[2] == pytest.approx(brute)
+
+
+def test_permutation_chance_equals_k_over_n_without_hubs_or_frequent_words():
+    rng = np.random.default_rng(2)
+    scores = rng.standard_normal((3000, 40))
+    correct = np.tile(np.arange(40), 75)
+    assert R.permutation_chance(scores, correct, [4])[4] == pytest.approx(4 / 40, abs=0.005)
+    ties = np.zeros((6, 3))
+    assert R.permutation_chance(ties, np.array([0, 1, 2, 0, 1, 2]), [1])[1] == pytest.approx(1 / 3)
