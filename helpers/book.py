@@ -53,7 +53,7 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
 
     start = time.perf_counter()
     S.load(scenario, overrides)  # fail early on a bad scenario or override
-    scenario_path = str(S._path_of(scenario).resolve())
+    scenario_path = str(S.path_of(scenario).resolve())
     out = Path(out).resolve()
     stage = out / "stage"
     if stage.exists():
@@ -68,7 +68,7 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
         pm.execute_notebook(
             str(source), str(target),
             parameters={"scenario": scenario_path, "overrides": dict(overrides or {})},
-            kernel_name=KERNEL, cwd=str(ROOT / "notebooks"), progress_bar=False,
+            kernel_name=KERNEL, cwd=str(ROOT / "notebooks"), progress_bar={"desc": source.stem, "leave": False},
         )
         errors = error_cells(target)
         if errors:

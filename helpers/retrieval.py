@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+from scipy.stats import rankdata
 
 
 def _unit_rows(x: np.ndarray, what: str) -> np.ndarray:
@@ -97,16 +98,27 @@ def permutation_chance(scores: np.ndarray, correct: np.ndarray, ks: Iterable[int
     scores = np.asarray(scores)
     correct = np.asarray(correct)
     n_q, n_c = scores.shape
+    ks = list(ks)
     label_share = np.bincount(correct, minlength=n_c) / n_q
-    ascending = np.sort(scores, axis=1)
-    greater = np.empty(scores.shape, dtype=np.int64)
-    at_most = np.empty(scores.shape, dtype=np.int64)
-    for j in range(n_q):
-        greater[j] = n_c - np.searchsorted(ascending[j], scores[j], side="right")
-        at_most[j] = n_c - np.searchsorted(ascending[j], scores[j], side="left")
-    equal = at_most - greater - 1
-    out = {}
-    for k in ks:
-        in_top = np.clip((k - greater) / (equal + 1), 0.0, 1.0).mean(axis=0)
-        out[k] = float(label_share @ in_top)
+    in_top = _top_k_shares(scores, ks)
+    return {k: float(label_share @ in_top[k]) for k in ks}
+
+
+def _top_k_shares(scores: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
+    """Per candidate, the share of rows that rank it in their top k (ties shared out)."""
+    n_q, n_c = scores.shape
+    kmax = max(ks)
+    if kmax < n_c:
+        # fast path: only the kmax + 1 best of each row matter
+        best = np.argpartition(-scores, kmax, axis=1)[:, : kmax + 1]
+        values = np.take_along_axis(scores, best, axis=1)
+        order = np.argsort(-values, axis=1, kind="stable")
+        best, values = np.take_along_axis(best, order, axis=1), np.take_along_axis(values, order, axis=1)
+        if not any(np.any(values[:, k - 1] == values[:, k]) for k in ks):
+            return {k: np.bincount(best[:, :k].ravel(), minlength=n_c) / n_q for k in ks}
+    # exact path, for ties across the top-k boundary: ranks with ties
+    high = rankdata(scores, method="max", axis=1)
+    greater = n_c - high
+    equal = high - rankdata(scores, method="min", axis=1)
+    return {k: np.clip((k - greater) / (equal + 1), 0.0, 1.0).mean(axis=0) for k in ks}
     return out

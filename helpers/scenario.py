@@ -96,7 +96,8 @@ def field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(Scenario)]
 
 
-def _path_of(scenario: str | Path) -> Path:
+def path_of(scenario: str | Path) -> Path:
+    """The YAML file of a scenario given by name (in ``scenarios/``) or by path."""
     path = Path(scenario)
     if path.suffix in (".yml", ".yaml") or path.exists():
         if not path.exists():
@@ -115,7 +116,7 @@ def load(scenario: str | Path = "default", overrides: dict | None = None) -> Sce
     A relative ``cache_dir`` in the file is taken relative to the file's
     folder; one given in ``overrides`` relative to the working directory.
     """
-    path = _path_of(scenario)
+    path = path_of(scenario)
     with open(path) as f:
         values = yaml.safe_load(f) or {}
     if not isinstance(values, dict):

@@ -72,3 +72,18 @@ def test_permutation_chance_equals_k_over_n_without_hubs_or_frequent_words():
     assert R.permutation_chance(scores, correct, [4])[4] == pytest.approx(4 / 40, abs=0.005)
     ties = np.zeros((6, 3))
     assert R.permutation_chance(ties, np.array([0, 1, 2, 0, 1, 2]), [1])[1] == pytest.approx(1 / 3)
+
+
+def test_permutation_chance_fast_path_equals_the_exact_one():
+    rng = np.random.default_rng(4)
+    scores = rng.standard_normal((200, 30))
+    correct = rng.integers(0, 30, 200)
+    fast = R.permutation_chance(scores, correct, [1, 5, 10])
+    rounded = np.round(scores, 1)  # many ties, some across the top-k boundary: the exact path
+    exact = R.permutation_chance(rounded, correct, [1, 5, 10])
+
+    for k in (1, 5, 10):
+        brute_fast = np.mean([R.hit_rates(scores[rng.permutation(200)], correct, [k])[k].mean() for _ in range(400)])
+        brute_tied = np.mean([R.hit_rates(rounded[rng.permutation(200)], correct, [k])[k].mean() for _ in range(400)])
+        assert fast[k] == pytest.approx(brute_fast, abs=0.01)
+        assert exact[k] == pytest.approx(brute_tied, abs=0.01)
