@@ -13,7 +13,7 @@ from scipy import stats
 
 from . import words as W
 from .recording import Recording
-from .smoothing import paper_weights
+from .smoothing import paper_weights, word_weights
 
 
 def _tag(recording_or_simulated) -> str:
@@ -102,7 +102,7 @@ def timecourses(rec: Recording, voxels: np.ndarray, run: int = 0) -> plt.Figure:
 
 
 def smoothing_kernel(rec: Recording, word_index: list[int], **window) -> plt.Figure:
-    """How a few words take their brain vector from the TRs: weights per TR, on the timeline."""
+    """How a few words take their brain vector from the TRs (paper mode): weights per TR, on the timeline."""
     from nilearn.glm.first_level import glover_hrf
 
     weights = paper_weights(rec, **window).toarray()
@@ -120,6 +120,43 @@ def smoothing_kernel(rec: Recording, word_index: list[int], **window) -> plt.Fig
     ax.set_xlabel("time (s): solid line = word onset, bars = weight of each TR (grey lines: TR starts), dashed = canonical HRF (scaled)")
     ax.set_ylabel("weight in the word's vector")
     ax.set_title("paper-mode smoothing: each word is a weighted mean of the TRs that follow it")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def kernel_comparison(rec: Recording, word: int, variants: dict[str, dict]) -> plt.Figure:
+    """One word's weight on each TR under several smoothing settings (``label -> word_weights options``)."""
+    rows = {label: word_weights(rec, **options).toarray()[word] for label, options in variants.items()}
+    cols = np.flatnonzero(np.any([r > 0 for r in rows.values()], axis=0))
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    width = 0.8 / len(rows)
+    for c, (label, weights) in enumerate(rows.items()):
+        ax.bar(np.arange(len(cols)) + c * width - 0.4 + width / 2, weights[cols], width=width, color=f"C{c}", label=label)
+    ax.set_xticks(np.arange(len(cols)), [f"{rec.tr_times[j] - rec.onsets[word]:+.1f}" for j in cols])
+    ax.set_xlabel("start of each TR, in seconds after the word's onset")
+    ax.set_ylabel("weight")
+    ax.set_title(f"weights of the TRs for the word '{rec.words[word]}' (onset {rec.onsets[word]:.1f} s)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def delay_curve(table: pd.DataFrame, metric: str = "P@10", retrieval: str = "csls", title: str = "") -> plt.Figure:
+    """Score against the smoothing delay (variants named ``"delay <d> s"``), other variants as reference lines."""
+    data = table[(table["metric"] == metric) & (table["retrieval"] == retrieval)]
+    s = summarise(data, ["variant"]).set_index("variant")
+    delays = {v: float(v.split()[1]) for v in s.index if v.startswith("delay ")}
+    curve = s.loc[list(delays)].assign(delay=list(delays.values())).sort_values("delay")
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.errorbar(curve["delay"], curve["mean"], yerr=curve["ci95"], marker="o", ms=4, capsize=3, label="Gaussian window (paper)")
+    for c, variant in enumerate(v for v in s.index if v not in delays):
+        ax.axhline(s.loc[variant, "mean"], color=f"C{c + 1}", lw=1.2, label=variant)
+    ax.plot(curve["delay"], curve["chance_permuted"], color="0.3", ls=":", label="permutation null")
+    ax.axhline(curve["chance"].iloc[0], color="k", ls="--", lw=1, label=f"k / n = {curve['chance'].iloc[0]:.3f}")
+    ax.set_xlabel("delay of the window (s)")
+    ax.set_ylabel(f"{metric} ({retrieval}); bars: 95 % CI")
+    ax.set_title(title + _tag(bool(data["simulated"].any())))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -79,7 +79,7 @@ class Recording:
             raise ValueError(f"{where}: word onsets contain NaN or infinite values.")
         if np.any(np.diff(onsets) < 0):
             bad = int(np.flatnonzero(np.diff(onsets) < 0)[0]) + 1
-            raise ValueError(f"{where}: word onsets must be in time order; word {bad} ({words[bad]!r}) starts before the word before it.")
+            raise ValueError(f"{where}: word onsets must be in time order; word {bad} ({str(words[bad])!r}) starts before the word before it.")
         if data.ndim != 2:
             raise ValueError(f"{where}: data must be 2-D (n_trs, n_voxels), got shape {data.shape}.")
         if tr_times.shape != (data.shape[0],) or runs.shape != (data.shape[0],):
@@ -118,7 +118,7 @@ class Recording:
         if np.any(index < 0) or np.any(self.onsets >= self.tr_times[-1] + self.tr):
             bad = int(np.flatnonzero((index < 0) | (self.onsets >= self.tr_times[-1] + self.tr))[0])
             raise ValueError(
-                f"recording {self.dataset}/{self.subject}: word {bad} ({self.words[bad]!r}, onset {self.onsets[bad]:.2f} s) "
+                f"recording {self.dataset}/{self.subject}: word {bad} ({str(self.words[bad])!r}, onset {self.onsets[bad]:.2f} s) "
                 "falls outside the scanned period."
             )
         return self.runs[index]

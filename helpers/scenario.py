@@ -19,6 +19,7 @@ import yaml
 
 from . import models as M
 from .folds import SPLITS
+from .smoothing import KERNELS, METHODS
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 DATASETS = ("simulated",)
@@ -39,10 +40,13 @@ class Scenario:
     snr: float = 0.5
     planted_model: str = "all-MiniLM-L6-v2"
     planted_layer: int = 4
-    # TRs to words (paper mode)
+    # TRs to words
+    smoothing: str = "paper"
+    kernel: str = "gaussian"
     lookback: float = 2.0
     lookforward: float = 2.0
     delay: float = 6.0
+    brain_dims: str | int = "model"
     # language models
     models: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M")
     context: str = "sentence"
@@ -68,6 +72,12 @@ class Scenario:
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}.")
+        if self.smoothing not in METHODS:
+            raise ValueError(f"smoothing must be one of {METHODS}, got {self.smoothing!r}.")
+        if self.kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}.")
+        if self.brain_dims not in ("model", "voxels") and not (isinstance(self.brain_dims, int) and self.brain_dims >= 1):
+            raise ValueError(f"brain_dims must be 'model', 'voxels' or a positive number of components, got {self.brain_dims!r}.")
         if self.split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}.")
         if self.n_folds < 2:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers.smoothing import paper_weights, smooth
+from helpers.smoothing import hrf_weights, paper_weights, smooth, window_fits, word_weights
 
 
 def loop_smooth(rec, lookback=2.0, lookforward=2.0, delay=6.0, word_duration=0.5):
@@ -82,8 +82,56 @@ def test_bad_windows_are_refused(recording_factory):
     rec = recording_factory([20.0, 30.0], tr_times=np.arange(0, 40, 2.0))
     with pytest.raises(ValueError, match="lookback must be a finite number of seconds >= 0"):
         paper_weights(rec, lookback=-1)
-    with pytest.raises(ValueError, match="outside the scanned period"):
+    with pytest.raises(ValueError, match=r"word 1 \('w1', onset 30.00 s\) reaches outside the scanned period of its run \(1 word"):
         paper_weights(rec, delay=9.0)
     runs = np.r_[np.zeros(17, int), np.ones(3, int)]
-    with pytest.raises(ValueError, match="must not cross run boundaries"):
+    with pytest.raises(ValueError, match="word 1 .* outside the scanned period of its run"):
         paper_weights(recording_factory([20.0, 30.0], tr_times=np.arange(0, 40, 2.0), runs=runs))
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        paper_weights(rec, kernel="triangle")
+    with pytest.raises(ValueError, match="unknown smoothing method 'fir'"):
+        word_weights(rec, "fir")
+    with pytest.raises(ValueError, match="the hrf method takes no delay"):
+        word_weights(rec, "hrf", delay=5.0)
+    with pytest.raises(ValueError, match="outside must be one of"):
+        paper_weights(rec, outside="drop")
+
+
+def test_windows_that_leave_the_run_can_be_ignored(recording_factory):
+    rec = recording_factory([20.0, 30.0], tr_times=np.arange(0, 40, 2.0))
+    assert window_fits(rec, delay=9.0).tolist() == [True, False]
+    w = paper_weights(rec, delay=9.0, outside="ignore").toarray()
+    assert w[0].sum() == pytest.approx(1.0) and not w[1].any()
+    np.testing.assert_allclose(w[0], paper_weights(recording_factory([20.0], tr_times=np.arange(0, 40, 2.0)), delay=9.0).toarray()[0])
+
+
+def test_window_edges_are_rounded_to_the_half_second_grid(recording_factory):
+    rec = recording_factory([20.0], tr_times=np.arange(0, 40, 2.0))
+    np.testing.assert_array_equal(paper_weights(rec, delay=6.2).toarray(), paper_weights(rec, delay=6.0).toarray())
+    assert not np.allclose(paper_weights(rec, delay=6.3).toarray(), paper_weights(rec, delay=6.0).toarray())
+
+
+def test_boxcar_is_a_plain_average_of_the_window(recording_factory):
+    rec = recording_factory([20.0], tr_times=np.arange(0, 40, 2.0))
+    w = paper_weights(rec, kernel="boxcar").toarray()[0]
+    # ten slots 24.0-28.5 s: four in TR 12, four in TR 13, two in TR 14
+    np.testing.assert_allclose(w[12:15], [0.4, 0.4, 0.2])
+
+
+def test_hrf_weights_integrate_the_positive_lobe(recording_factory):
+    from nilearn.glm.first_level import glover_hrf
+
+    rec = recording_factory([20.0, 21.5], tr_times=np.arange(0, 60, 2.0))
+    w = hrf_weights(rec).toarray()
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    # an independent computation: the HRF sampled finely, positive part, summed within each TR
+    t = np.arange(0, 9.5, 0.001)
+    h = np.clip(np.interp(t, np.arange(0, 32, 0.01), glover_hrf(t_r=0.01, oversampling=1, time_length=32.0)), 0, None)
+    for row, onset in enumerate(rec.onsets):
+        expected = np.zeros(rec.n_trs)
+        np.add.at(expected, np.floor((onset + t) / 2.0).astype(int), h)
+        np.testing.assert_allclose(w[row], expected / expected.sum(), atol=2e-3)
+    assert np.argmax(w[0]) == 12  # the lobe peaks about 5 s after the onset at 20 s: TR 24-26 s
+    short = recording_factory([20.0], tr_times=np.arange(0, 28, 2.0))
+    with pytest.raises(ValueError, match="haemodynamic response"):
+        hrf_weights(short)
