@@ -87,3 +87,32 @@ def test_a_changed_parameter_never_reuses_a_cache_entry(base):
     b = pipeline.brain_vectors(dataclasses.replace(cfg, delay=4.0), rec, 20)
     assert a.shape == b.shape and not np.allclose(a, b)
     np.testing.assert_array_equal(a, pipeline.brain_vectors(cfg, rec, 20))
+
+
+def test_smoothing_options_reach_the_brain_vectors(base):
+    from helpers.reduction import pca
+    from helpers.smoothing import smooth
+
+    cfg = dataclasses.replace(base, snr=1.0)
+    rec = pipeline.recordings(cfg)[0]
+    paper = pipeline.brain_vectors(cfg, rec, 20)
+    boxcar = pipeline.brain_vectors(dataclasses.replace(cfg, kernel="boxcar"), rec, 20)
+    hrf = pipeline.brain_vectors(dataclasses.replace(cfg, smoothing="hrf"), rec, 20)
+    assert not np.allclose(paper, boxcar) and not np.allclose(paper, hrf)
+    expected = smooth(rec, pca(rec.data, 20), method="hrf")[pipeline.word_mask(rec)]
+    np.testing.assert_allclose(hrf, expected, atol=1e-5)
+    assert pipeline.brain_dims(dataclasses.replace(cfg, brain_dims="voxels"), rec, 384) is None
+    assert pipeline.brain_dims(cfg, rec, 384) == 384  # the paper's min(n_TRs, n_voxels, width)
+    assert pipeline.brain_dims(dataclasses.replace(cfg, brain_dims=50), rec, 384) == 50
+    assert pipeline.brain_dims(dataclasses.replace(cfg, brain_dims=10**6), rec, 384) == min(rec.n_trs, rec.n_voxels)
+
+
+def test_smoothing_variants_are_scored_on_one_word_set(base):
+    cfg = dataclasses.replace(base, snr=10.0, split="blocks")
+    table = pipeline.smoothing_variants(cfg, {"delay 0 s": {"delay": 0.0}, "delay 5 s": {"delay": 5.0}, "delay 12 s": {"delay": 12.0}})
+    n_words = table.groupby("variant")["n_words"].unique()
+    assert n_words.map(len).eq(1).all() and n_words.map(lambda v: v[0]).nunique() == 1
+    assert 0 < table["n_words"].iloc[0] < len(pipeline.occurrence_types(cfg))  # a 12 s delay leaves some runs' last words out
+    p10 = table[(table["metric"] == "P@10") & (table["retrieval"] == "csls")].groupby("variant")["value"].mean()
+    assert p10["delay 5 s"] > 4 * p10["delay 0 s"]
+    assert set(table["layer"]) == {PLANTED}

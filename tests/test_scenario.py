@@ -40,6 +40,12 @@ def test_bad_scenarios_are_explained(tmp_path):
         S.load("default", {"planted_layer": 7})
     with pytest.raises(ValueError, match="unknown dataset 'harry_potter'"):
         S.load("default", {"dataset": "harry_potter"})
+    with pytest.raises(ValueError, match="smoothing must be one of \\('paper', 'hrf'\\)"):
+        S.load("default", {"smoothing": "fir"})
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        S.load("default", {"kernel": "triangle"})
+    with pytest.raises(ValueError, match="brain_dims must be 'model', 'voxels' or a positive number"):
+        S.load("default", {"brain_dims": 0})
     bad = tmp_path / "bad.yml"
     bad.write_text("- a\n- b\n")
     with pytest.raises(ValueError, match="must be a mapping"):
