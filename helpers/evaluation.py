@@ -34,6 +34,14 @@ def match_dimensions(brain: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.
     return brain, lm
 
 
+def _type_bootstrap(types: np.ndarray, n_draws: int, seed) -> np.ndarray:
+    """``(n_draws, n_occurrences)`` weights of a bootstrap over types: each row averages one resample."""
+    names, inverse = np.unique(types, return_inverse=True)
+    counts = np.random.default_rng(seed).multinomial(len(names), np.full(len(names), 1 / len(names)), size=n_draws)
+    weights = counts[:, inverse].astype(np.float64)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
 def _normalise(x: np.ndarray, mean: np.ndarray, unit_length: bool) -> np.ndarray:
     x = x - mean
     if unit_length:
@@ -52,6 +60,8 @@ def retrieval_scores(
     neighbours: int = 10,
     candidates: str = "all",
     unit_length: bool = False,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
 ) -> list[dict]:
     """Cross-validated precision@k of a brain -> model map; one dict per fold, retrieval and k.
 
@@ -59,10 +69,14 @@ def retrieval_scores(
     the order of the sorted ``type_names``. ``splits`` holds one
     ``(train, test)`` pair of boolean masks per fold (:mod:`helpers.folds`).
     ``make_map()`` returns a fresh
-    object with ``fit(x, y)`` and ``predict(x)``. Both spaces are centred
+    object with ``fit(x, y, groups)`` (groups: the training occurrences'
+    types, for an inner cross-validation) and ``predict(x)``. Both spaces are centred
     (the brain side on its training occurrences, the model side on all
     candidate types) and, if ``unit_length``, scaled to unit norm.
     ``candidates`` is ``"all"`` types or only the fold's ``"test"`` types.
+    Each row carries a 95 % bootstrap interval (``ci_low``, ``ci_high``) of
+    its precision over the fold's test *types* (all occurrences of a drawn
+    type come together), ``n_bootstrap`` draws seeded by ``seed`` and the fold.
     """
     brain = np.asarray(brain, dtype=np.float64)
     type_vectors = np.asarray(type_vectors, dtype=np.float64)
@@ -80,6 +94,15 @@ def retrieval_scores(
         raise ValueError("some occurrences have a type that is not among type_names.")
     if candidates not in ("all", "test"):
         raise ValueError(f"candidates must be 'all' or 'test', got {candidates!r}.")
+    if len(type_names) < 2:
+        raise ValueError(f"retrieval needs at least two candidate word types, got {len(type_names)}.")
+    for what, x in (("brain vectors", brain), ("type vectors", type_vectors)):
+        constant = np.flatnonzero(np.ptp(x, axis=1) == 0)
+        if len(constant):
+            raise ValueError(
+                f"{len(constant)} of the {what} are constant (row {constant[0]} first); they carry no information "
+                "and make cosine similarity undefined after centring. Remove those words."
+            )
 
     lm = _normalise(type_vectors, type_vectors.mean(axis=0), unit_length)
     rows = []
@@ -89,7 +112,7 @@ def retrieval_scores(
         if np.isin(index[test], index[train]).any():
             raise ValueError(f"fold {fold}: a test type also occurs in training; test types must be unseen.")
         mean = brain[train].mean(axis=0)
-        mapping = make_map().fit(_normalise(brain[train], mean, unit_length), lm[index[train]])
+        mapping = make_map().fit(_normalise(brain[train], mean, unit_length), lm[index[train]], groups=occurrence_types[train])
         queries = mapping.predict(_normalise(brain[test], mean, unit_length))
         if candidates == "all":
             pool, correct = np.arange(len(type_names)), index[test]
@@ -102,7 +125,9 @@ def retrieval_scores(
             scores = score(queries, lm[pool])
             hits = R.hit_rates(scores, correct, ks)
             null = R.permutation_chance(scores, correct, ks)
+            draws = _type_bootstrap(occurrence_types[test], n_bootstrap, [seed, fold])
             for k in ks:
+                low, high = np.percentile(draws @ hits[k], [2.5, 97.5]) if n_bootstrap else (np.nan, np.nan)
                 rows.append(
                     {
                         "fold": fold,
@@ -111,6 +136,9 @@ def retrieval_scores(
                         "value": float(hits[k].mean()),
                         "chance": R.chance(k, len(pool)),
                         "chance_permuted": null[k],
+                        "ci_low": float(low),
+                        "ci_high": float(high),
+                        "alpha": float(np.mean(getattr(mapping, "alpha_", np.nan))),
                         "n_queries": int(test.sum()),
                         "n_candidates": int(len(pool)),
                     }

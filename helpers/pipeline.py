@@ -19,18 +19,20 @@ from tqdm import tqdm
 from . import features as F
 from . import models as M
 from . import simulate as S
+from . import rsa
 from . import words as W
 from .cache import Cache, text_digest
 from .evaluation import match_dimensions, retrieval_scores
 from .folds import make_splits
 from .procrustes import Procrustes
+from .ridge import Ridge, encoding_scores
 from .recording import Recording
 from .reduction import pca
 from .scenario import Scenario
 from .smoothing import smooth, window_fits
 
 # Bump when a step's computation changes, so old cache entries are not reused.
-VERSIONS = {"features": 1, "simulation": 1, "brain": 2, "procrustes": 2}
+VERSIONS = {"features": 1, "simulation": 1, "brain": 2, "decoding": 3}
 
 
 def cache(cfg: Scenario) -> Cache:
@@ -90,6 +92,12 @@ def lm_features(cfg: Scenario, model: str) -> ModelFeatures:
     return ModelFeatures(resolved.name, resolved.source, vectors, key)
 
 
+def word_onsets(cfg: Scenario) -> np.ndarray:
+    """Onset (s) of every word occurrence in the scenario's recordings."""
+    rec = recordings(cfg)[0]
+    return rec.onsets[word_mask(rec)]
+
+
 def occurrence_types(cfg: Scenario) -> np.ndarray:
     """The type (lower-cased core) of every word occurrence of the stimulus."""
     return np.array([W.word_type(item) for item in stimulus_items(cfg) if W.is_word(item)])
@@ -101,7 +109,7 @@ def recording_key(cfg: Scenario, subject: str) -> dict:
         "version": VERSIONS["simulation"],
         "subject": subject,
         "planted": planted.key,
-        **cfg.fields("dataset", "seed", "n_voxels", "n_runs", "snr", "planted_layer"),
+        **cfg.fields("dataset", "design", "seed", "n_voxels", "n_runs", "snr", "planted_layer"),
     }
 
 
@@ -115,8 +123,9 @@ def recordings(cfg: Scenario) -> tuple[Recording, ...]:
         "planted_source": planted.source,
         "story": S.load_story().title,
     }
+    simulate = S.simulate_reading if cfg.design == "reading" else S.simulate_events
     return tuple(
-        S.simulate_reading(
+        simulate(
             schedule(cfg),
             planted.vectors[cfg.planted_layer],
             n_subjects=cfg.n_subjects,
@@ -173,68 +182,164 @@ def word_mask(recording: Recording) -> np.ndarray:
     return np.array([W.is_word(item) for item in recording.words])
 
 
-def procrustes_table(cfg: Scenario, progress: bool = True) -> pd.DataFrame:
-    """Procrustes retrieval scores for every subject, model, layer, fold, retrieval and k.
+DECODERS = ("procrustes", "ridge")
 
-    One tidy row per subject x model x layer x fold x retrieval x metric.
-    Brain vectors are reduced to :func:`brain_dims` components; language-model
-    type vectors are reduced by PCA to that number when wider.
+
+def _decoder(cfg: Scenario, method: str):
+    if method == "procrustes":
+        return Procrustes
+    if method == "ridge":
+        return lambda: Ridge(alphas=cfg.ridge_alphas, seed=cfg.seed)
+    raise ValueError(f"unknown decoding method {method!r}; choose one of {DECODERS}.")
+
+
+def _protocol_key(cfg: Scenario) -> dict:
+    return {
+        "version": VERSIONS["decoding"],
+        "recordings": [recording_key(cfg, r.subject) for r in recordings(cfg)],
+        "protocol": cfg.fields("n_folds", "split", "buffer_s", "seed", "csls_neighbours", "candidates", "ks"),
+    }
+
+
+def decoding_table(cfg: Scenario, method: str = "procrustes", progress: bool = True) -> pd.DataFrame:
+    """Brain -> model retrieval scores for every subject, model, layer, fold, retrieval and k (cached).
+
+    ``method`` is ``"procrustes"`` (an orthogonal map; both sides reduced to
+    a common dimension by PCA) or ``"ridge"`` (a linear map with the penalty
+    chosen by cross-validation over types inside the training fold).
+    Brain vectors have :func:`brain_dims` components. One tidy row per
+    subject x model x layer x fold x retrieval x metric.
     """
+    _decoder(cfg, method)
     tables = []
     for model in cfg.models:
         feats = lm_features(cfg, model)
         key = {
-            "version": VERSIONS["procrustes"],
-            "recordings": [recording_key(cfg, r.subject) for r in recordings(cfg)],
+            **_protocol_key(cfg),
+            "method": method,
+            "ridge_alphas": cfg.ridge_alphas if method == "ridge" else None,
             "smoothing": smoothing_options(cfg),
             "brain_dims": cfg.brain_dims,
             "features": feats.key,
-            "protocol": cfg.fields("n_folds", "split", "buffer_s", "seed", "csls_neighbours", "candidates", "ks"),
         }
-        tables.append(cache(cfg).table("procrustes", key, lambda: _procrustes_rows(cfg, feats, progress=progress)))
+        tables.append(cache(cfg).table("decoding", key, lambda: _decoding_rows(cfg, feats, method, progress=progress)))
     return pd.concat(tables, ignore_index=True)
 
 
-def _procrustes_rows(cfg: Scenario, feats: ModelFeatures, layers=None, keep=None, outside="error", progress=True) -> pd.DataFrame:
-    """Procrustes scores of the given layers (default all) on the word occurrences in ``keep`` (default all)."""
+def _decoding_rows(cfg: Scenario, feats: ModelFeatures, method: str, layers=None, keep=None, outside="error", progress=True) -> pd.DataFrame:
+    """Scores of the given layers (default all) on the word occurrences in ``keep`` (default all)."""
     types = occurrence_types(cfg)
     names, type_vectors = F.type_means(feats.vectors, types)
     keep = np.ones(len(types), dtype=bool) if keep is None else keep
     layers = range(feats.n_states) if layers is None else layers
-    info = M.lookup(feats.model)
-    onsets = schedule(cfg).onsets[[W.is_word(item) for item in stimulus_items(cfg)]]
-    splits = make_splits(cfg.split, types[keep], onsets[keep], cfg.n_folds, cfg.seed, cfg.buffer_s)
+    splits = make_splits(cfg.split, types[keep], word_onsets(cfg)[keep], cfg.n_folds, cfg.seed, cfg.buffer_s)
     rows = []
     recs = recordings(cfg)
-    steps = tqdm(total=len(recs) * len(layers), desc=f"Procrustes {feats.model}", disable=not progress)
+    steps = tqdm(total=len(recs) * len(layers), desc=f"{method} {feats.model}", disable=not progress)
     for rec in recs:
         brain = brain_vectors(cfg, rec, brain_dims(cfg, rec, feats.vectors.shape[2]), outside)[keep]
         for layer in layers:
-            x, y = match_dimensions(brain, type_vectors[layer])
+            x, y = match_dimensions(brain, type_vectors[layer]) if method == "procrustes" else (brain, type_vectors[layer])
             scores = retrieval_scores(
-                x, types[keep], names, y, Procrustes, splits, ks=cfg.ks,
-                neighbours=cfg.csls_neighbours, candidates=cfg.candidates,
+                x, types[keep], names, y, _decoder(cfg, method), splits, ks=cfg.ks,
+                neighbours=cfg.csls_neighbours, candidates=cfg.candidates, seed=cfg.seed,
             )
-            for row in scores:
-                rows.append(
-                    {
-                        "dataset": rec.dataset,
-                        "simulated": rec.simulated,
-                        "subject": rec.subject,
-                        "model": feats.model,
-                        "family": info.family if info else "",
-                        "n_params_m": info.n_params if info else np.nan,
-                        "layer": layer,
-                        "n_states": feats.n_states,
-                        "relative_depth": layer / (feats.n_states - 1),
-                        "method": "procrustes",
-                        "split": cfg.split,
-                        **row,
-                    }
-                )
+            rows += [{**_row_labels(rec, feats, layer), "method": method, "split": cfg.split, **row} for row in scores]
             steps.update()
     steps.close()
     return pd.DataFrame(rows)
+
+
+def _row_labels(rec: Recording, feats: ModelFeatures, layer: int) -> dict:
+    info = M.lookup(feats.model)
+    return {
+        "dataset": rec.dataset,
+        "simulated": rec.simulated,
+        "subject": rec.subject,
+        "model": feats.model,
+        "family": info.family if info else "",
+        "n_params_m": info.n_params if info else np.nan,
+        "layer": layer,
+        "n_states": feats.n_states,
+        "relative_depth": layer / (feats.n_states - 1),
+    }
+
+
+def rsa_table(cfg: Scenario, progress: bool = True) -> pd.DataFrame:
+    """RSA between brain and model, per subject, model and layer, with a permutation p-value (cached).
+
+    Word types are the items: a type's brain vector is the mean over its
+    occurrences (as its model vector is). RDMs use ``cfg.rsa_metric``; the
+    score is Spearman's rho between their upper triangles, its p-value from
+    ``cfg.n_permutations`` permutations of the word labels (one-sided).
+    """
+    types = occurrence_types(cfg)
+    tables = []
+    for model in cfg.models:
+        feats = lm_features(cfg, model)
+        key = {
+            **_protocol_key(cfg),
+            "method": "rsa",
+            "rsa": cfg.fields("rsa_metric", "n_permutations"),
+            "smoothing": smoothing_options(cfg),
+            "brain_dims": cfg.brain_dims,
+            "features": feats.key,
+        }
+
+        def make() -> pd.DataFrame:
+            names, type_vectors = F.type_means(feats.vectors, types)
+            model_rdms = [rsa.rdm(v, cfg.rsa_metric) for v in type_vectors]
+            rows = []
+            for rec in tqdm(recordings(cfg), desc=f"RSA {feats.model}", disable=not progress):
+                brain = brain_vectors(cfg, rec, brain_dims(cfg, rec, feats.vectors.shape[2]))
+                brain_rdm = rsa.rdm(F.type_means(brain[None], types)[1][0], cfg.rsa_metric)
+                for layer, model_rdm in enumerate(model_rdms):
+                    test = rsa.permutation_test(brain_rdm, model_rdm, cfg.n_permutations, seed=cfg.seed)
+                    rows.append({
+                        **_row_labels(rec, feats, layer), "method": "rsa", "metric": f"rho ({cfg.rsa_metric})",
+                        "value": test["rho"], "p": test["p"], "null_mean": float(np.mean(test["null"])),
+                        "null_95": float(np.percentile(test["null"], 95)), "chance": 0.0, "n_types": len(names),
+                    })
+            return pd.DataFrame(rows)
+
+        tables.append(cache(cfg).table("rsa", key, make))
+    return pd.concat(tables, ignore_index=True)
+
+
+def encoding_table(cfg: Scenario, model: str, layer: int) -> pd.DataFrame:
+    """Encoding direction: ridge from one model layer to every voxel, per subject (cached).
+
+    Pairs as in decoding (each word occurrence with its type's model vector);
+    penalties per voxel by inner cross-validation over types; scored by the
+    Pearson r and R^2 of the out-of-fold predictions. One row per subject and
+    voxel, with its MNI coordinates.
+    """
+    feats = lm_features(cfg, model)
+    types = occurrence_types(cfg)
+    key = {
+        **_protocol_key(cfg),
+        "method": "encoding",
+        "ridge_alphas": cfg.ridge_alphas,
+        "smoothing": smoothing_options(cfg),
+        "features": feats.key,
+        "layer": layer,
+    }
+
+    def make() -> pd.DataFrame:
+        names, type_vectors = F.type_means(feats.vectors[layer][None], types)
+        lm = type_vectors[0][np.searchsorted(names, types)]
+        splits = make_splits(cfg.split, types, word_onsets(cfg), cfg.n_folds, cfg.seed, cfg.buffer_s)
+        tables = []
+        for rec in tqdm(recordings(cfg), desc=f"encoding {feats.model} layer {layer}"):
+            scores = encoding_scores(lm, brain_vectors(cfg, rec, None), splits, alphas=cfg.ridge_alphas, groups=types, seed=cfg.seed)
+            xyz = rec.voxel_mni if rec.voxel_mni is not None else np.full((rec.n_voxels, 3), np.nan)
+            tables.append(pd.DataFrame({
+                "subject": rec.subject, "voxel": np.arange(rec.n_voxels), "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2],
+                "r": scores["r"], "r2": scores["r2"], "model": feats.model, "layer": layer, "simulated": rec.simulated,
+            }))
+        return pd.concat(tables, ignore_index=True)
+
+    return cache(cfg).table("encoding", key, make)
 
 
 def smoothing_variants(cfg: Scenario, variants: dict[str, dict], model: str | None = None, layer: int | None = None) -> pd.DataFrame:
@@ -256,18 +361,16 @@ def smoothing_variants(cfg: Scenario, variants: dict[str, dict], model: str | No
         for rec in recordings(variant):
             keep &= window_fits(rec, **options)[word_mask(rec)]
     key = {
-        "version": VERSIONS["procrustes"],
-        "recordings": [recording_key(cfg, r.subject) for r in recordings(cfg)],
+        **_protocol_key(cfg),
         "variants": {label: [smoothing_options(v), v.brain_dims] for label, v in settings.items()},
         "features": feats.key,
         "layer": layer,
-        "protocol": cfg.fields("n_folds", "split", "buffer_s", "seed", "csls_neighbours", "candidates", "ks"),
     }
 
     def make() -> pd.DataFrame:
         tables = []
         for label, variant in tqdm(settings.items(), desc="smoothing variants"):
-            table = _procrustes_rows(variant, feats, layers=[layer], keep=keep, outside="ignore", progress=False)
+            table = _decoding_rows(variant, feats, "procrustes", layers=[layer], keep=keep, outside="ignore", progress=False)
             tables.append(table.assign(variant=label, n_words=int(keep.sum())))
         return pd.concat(tables, ignore_index=True)
 

@@ -258,3 +258,40 @@ def layer_similarity(vectors: np.ndarray, title: str = "") -> plt.Figure:
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def rsa_layers(tables: pd.DataFrame | dict[str, pd.DataFrame], planted: tuple[str, int] | None = None, title: str = "") -> plt.Figure:
+    """RSA rho against layer, one panel per model: mean over subjects with a 95 % CI.
+
+    Dotted, in each line's colour: the 95th percentile of the permutation
+    null (mean over subjects). A star marks layers where every subject's
+    permutation p-value is below 0.05 / n_layers (Bonferroni over layers).
+    """
+    if isinstance(tables, pd.DataFrame):
+        tables = {"RSA": tables}
+    models = list(dict.fromkeys(m for t in tables.values() for m in t["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.9), squeeze=False, sharey=True)
+    for ax, model in zip(axes[0], models):
+        for c, (label, table) in enumerate(tables.items()):
+            data = table[table["model"] == model]
+            s = summarise(data, ["layer"])
+            ax.plot(s["layer"], s["mean"], marker="o", ms=3, color=f"C{c}", label=label)
+            ax.fill_between(s["layer"], s["mean"] - s["ci95"], s["mean"] + s["ci95"], color=f"C{c}", alpha=0.2, lw=0)
+            null = data.groupby("layer")["null_95"].mean()
+            ax.plot(null.index, null.values, color=f"C{c}", ls=":", lw=1)
+            bonferroni = 0.05 / data["layer"].nunique()
+            significant = data.groupby("layer")["p"].max() < bonferroni
+            ax.plot(s["layer"][significant.values], s["mean"][significant.values], "*", color=f"C{c}", ms=8)
+        ax.axhline(0, color="k", ls="--", lw=1, label="no relation (rho = 0)")
+        ax.plot([], [], color="0.3", ls=":", label="95th percentile of the permutation null")
+        ax.plot([], [], "*", color="0.3", label="p < 0.05 / n_layers in every subject")
+        if planted and planted[0] == model:
+            ax.axvline(planted[1], color="C3", ls=":", label=f"planted layer {planted[1]}")
+        ax.set_title(model)
+        ax.set_xlabel("layer (0 = embeddings)")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("RSA: Spearman rho of the RDMs")
+    simulated = any(bool(t["simulated"].any()) for t in tables.values())
+    fig.suptitle(title + _tag(simulated))
+    fig.tight_layout()
+    return fig

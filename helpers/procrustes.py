@@ -21,7 +21,8 @@ class Procrustes:
         The orthogonal ``W``; ``predict(x)`` is ``x @ W.T``.
     """
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "Procrustes":
+    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "Procrustes":
+        """Fit on paired rows; ``groups`` is accepted for a common interface with ridge and unused."""
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         if x.ndim != 2 or x.shape != y.shape:
             raise ValueError(

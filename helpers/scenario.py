@@ -19,10 +19,12 @@ import yaml
 
 from . import models as M
 from .folds import SPLITS
+from .rsa import METRICS as RSA_METRICS
 from .smoothing import KERNELS, METHODS
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 DATASETS = ("simulated",)
+DESIGNS = ("reading", "events")
 CANDIDATE_SETS = ("all", "test")
 
 
@@ -34,6 +36,7 @@ class Scenario:
     dataset: str = "simulated"
     seed: int = 0
     # the simulated experiment
+    design: str = "reading"
     n_subjects: int = 4
     n_voxels: int = 2000
     n_runs: int = 4
@@ -58,12 +61,16 @@ class Scenario:
     csls_neighbours: int = 10
     candidates: str = "all"
     ks: tuple[int, ...] = (1, 5, 10)
+    ridge_alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6)
+    rsa_metric: str = "spearman"
+    n_permutations: int = 200
     # where intermediate results go
     cache_dir: str = ".cache"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "ks", tuple(int(k) for k in self.ks))
+        object.__setattr__(self, "ridge_alphas", tuple(float(a) for a in self.ridge_alphas))
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {DATASETS}.")
         if self.candidates not in CANDIDATE_SETS:
@@ -72,6 +79,8 @@ class Scenario:
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}.")
+        if self.design not in DESIGNS:
+            raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}.")
         if self.smoothing not in METHODS:
             raise ValueError(f"smoothing must be one of {METHODS}, got {self.smoothing!r}.")
         if self.kernel not in KERNELS:
@@ -84,6 +93,12 @@ class Scenario:
             raise ValueError(f"n_folds must be at least 2, got {self.n_folds}.")
         if not self.models:
             raise ValueError("models must name at least one language model.")
+        if not self.ridge_alphas or min(self.ridge_alphas) <= 0:
+            raise ValueError(f"ridge_alphas must be positive penalties, got {self.ridge_alphas}.")
+        if self.rsa_metric not in RSA_METRICS:
+            raise ValueError(f"rsa_metric must be one of {RSA_METRICS}, got {self.rsa_metric!r}.")
+        if self.n_permutations < 1:
+            raise ValueError(f"n_permutations must be at least 1, got {self.n_permutations}.")
         if not self.ks or min(self.ks) < 1:
             raise ValueError(f"ks must be positive integers, got {self.ks}.")
         info = M.lookup(self.planted_model)

@@ -31,7 +31,7 @@ def permuted_null(table, retrieval="csls"):
 
 @pytest.mark.parametrize("split", ["types", "blocks"])
 def test_planted_layer_is_far_above_chance_at_high_snr(base, split):
-    means, chance = p_at_10(pipeline.procrustes_table(dataclasses.replace(base, snr=10.0, split=split), progress=False))
+    means, chance = p_at_10(pipeline.decoding_table(dataclasses.replace(base, snr=10.0, split=split), "procrustes", progress=False))
     assert chance == pytest.approx(10 / len(set(pipeline.occurrence_types(base))))
     assert means[PLANTED] > 8 * chance
     if split == "blocks":  # without temporal leakage the planted layer is at or near the top
@@ -39,7 +39,7 @@ def test_planted_layer_is_far_above_chance_at_high_snr(base, split):
 
 
 def test_pure_noise_is_at_chance_when_the_split_respects_time(base):
-    table = pipeline.procrustes_table(dataclasses.replace(base, snr=0.0, split="blocks"), progress=False)
+    table = pipeline.decoding_table(dataclasses.replace(base, snr=0.0, split="blocks"), "procrustes", progress=False)
     for retrieval in ("csls", "cosine"):
         means, chance = p_at_10(table, retrieval)
         assert (means < 2 * chance).all(), means
@@ -51,7 +51,7 @@ def test_pure_noise_is_at_chance_when_the_split_respects_time(base):
 def test_pure_noise_is_at_the_permutation_null_for_a_model_with_hub_words(base):
     """SmolLM2's middle layers have hubs (massive-activation dimensions): k/n is too low a chance level there."""
     cfg = dataclasses.replace(base, snr=0.0, split="blocks", models=("SmolLM2-135M",), n_subjects=1)
-    table = pipeline.procrustes_table(cfg, progress=False)
+    table = pipeline.decoding_table(cfg, "procrustes", progress=False)
     means, chance = p_at_10(table)
     null = permuted_null(table)
     assert null.max() > 1.5 * chance  # the hub effect exists...
@@ -61,7 +61,7 @@ def test_pure_noise_is_at_the_permutation_null_for_a_model_with_hub_words(base):
 
 def test_pure_noise_leaks_through_shuffled_type_folds_at_contextual_layers(base):
     """The book's claim in chapter 4: the paper's split scores pure noise above chance at deep layers."""
-    table = pipeline.procrustes_table(dataclasses.replace(base, snr=0.0, split="types"), progress=False)
+    table = pipeline.decoding_table(dataclasses.replace(base, snr=0.0, split="types"), "procrustes", progress=False)
     means, chance = p_at_10(table, "cosine")
     assert means[0] < 2 * chance  # the embedding layer carries almost no context
     assert means[6] > 4 * chance  # the last layer does, and timing alone is enough
@@ -70,10 +70,10 @@ def test_pure_noise_leaks_through_shuffled_type_folds_at_contextual_layers(base)
 
 def test_same_seed_same_numbers_and_another_seed_differs(base, tmp_path):
     cfg = dataclasses.replace(base, snr=1.0, models=("all-MiniLM-L6-v2",))
-    first = pipeline.procrustes_table(cfg, progress=False)
-    again = pipeline.procrustes_table(dataclasses.replace(cfg, cache_dir=str(tmp_path)), progress=False)
+    first = pipeline.decoding_table(cfg, "procrustes", progress=False)
+    again = pipeline.decoding_table(dataclasses.replace(cfg, cache_dir=str(tmp_path)), "procrustes", progress=False)
     np.testing.assert_array_equal(first["value"].to_numpy(), again["value"].to_numpy())
-    other = pipeline.procrustes_table(dataclasses.replace(cfg, seed=1), progress=False)
+    other = pipeline.decoding_table(dataclasses.replace(cfg, seed=1), "procrustes", progress=False)
     assert not np.array_equal(first["value"].to_numpy(), other["value"].to_numpy())
     columns = {"dataset", "simulated", "subject", "model", "layer", "method", "split", "fold", "retrieval", "metric", "value", "chance"}
     assert columns <= set(first.columns)
@@ -116,3 +116,27 @@ def test_smoothing_variants_are_scored_on_one_word_set(base):
     p10 = table[(table["metric"] == "P@10") & (table["retrieval"] == "csls")].groupby("variant")["value"].mean()
     assert p10["delay 5 s"] > 4 * p10["delay 0 s"]
     assert set(table["layer"]) == {PLANTED}
+
+
+def test_without_temporal_overlap_the_planted_layer_wins_under_every_method(base):
+    """The event design (one response per word): each method finds the planted layer, or one within its CI."""
+    from helpers.plots import summarise
+
+    cfg = dataclasses.replace(base, design="events", snr=0.1)
+    for method in ("procrustes", "ridge"):
+        table = pipeline.decoding_table(cfg, method, progress=False)
+        s = summarise(table[(table["metric"] == "P@10") & (table["retrieval"] == "csls")], ["layer"]).set_index("layer")
+        best = s["mean"].idxmax()
+        assert s.loc[PLANTED, "mean"] >= s.loc[best, "mean"] - s.loc[best, "ci95"], (method, s["mean"].round(3).tolist())
+        assert s.loc[PLANTED, "mean"] > 2 * s.loc[PLANTED, "chance_permuted"]  # frequent words lift the null
+    rsa = summarise(pipeline.rsa_table(cfg, progress=False), ["layer"]).set_index("layer")
+    best = rsa["mean"].idxmax()
+    assert rsa.loc[PLANTED, "mean"] >= rsa.loc[best, "mean"] - rsa.loc[best, "ci95"], rsa["mean"].round(3).tolist()
+
+
+def test_rsa_rows_are_significant_with_signal_and_not_without(base):
+    cfg = dataclasses.replace(base, design="events", n_permutations=50)
+    signal = pipeline.rsa_table(dataclasses.replace(cfg, snr=1.0), progress=False)
+    noise = pipeline.rsa_table(dataclasses.replace(cfg, snr=0.0), progress=False)
+    assert (signal["p"] == 1 / 51).all() and (signal["value"] > signal["null_95"]).all()
+    assert noise["value"].abs().max() < 0.05 and (noise["p"] > 0.01).mean() > 0.8

@@ -60,3 +60,43 @@ def test_csls_beats_cosine_when_a_hub_attracts_every_query():
 def test_shape_mismatch_is_explained():
     with pytest.raises(ValueError, match="common dimension"):
         Procrustes().fit(np.ones((5, 3)), np.ones((5, 4)))
+
+
+def test_rows_carry_a_bootstrap_interval_and_both_chance_levels():
+    rng = np.random.default_rng(6)
+    n_types, dim = 60, 8
+    type_vectors = rng.standard_normal((n_types, dim))
+    names = np.array([f"t{i:02d}" for i in range(n_types)])
+    occurrences = np.repeat(np.arange(n_types), 4)
+    brain = type_vectors[occurrences] @ ortho_group.rvs(dim, random_state=7) + 1.5 * rng.standard_normal((len(occurrences), dim))
+    splits = type_folds(names[occurrences], 4, seed=0)
+    rows = retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=(1, 5), n_bootstrap=500)
+    for r in rows:
+        assert r["ci_low"] <= r["value"] <= r["ci_high"]
+        assert r["ci_high"] - r["ci_low"] > 0.01  # noisy data, 15 test types: a real interval
+        assert r["chance"] == pytest.approx(r["metric"] == "P@1" and 1 / 60 or 5 / 60)
+        assert 0 < r["chance_permuted"] < 1
+    again = retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=(1, 5), n_bootstrap=500)
+    assert [r["ci_low"] for r in rows] == [r["ci_low"] for r in again]
+
+
+def test_bad_retrieval_input():
+    names = np.array(["a", "b", "c", "d"])
+    vectors = np.random.default_rng(0).standard_normal((4, 3))
+    occ = np.array(["a", "b", "c", "d"] * 2)
+    brain = np.random.default_rng(1).standard_normal((8, 3))
+    splits = type_folds(occ, 2, seed=0)
+    with pytest.raises(ValueError, match="at least two candidate word types"):
+        retrieval_scores(brain[:2], np.array(["a", "a"]), names[:1], vectors[:1], Procrustes, [(np.array([True, False]), np.array([False, True]))])
+    with pytest.raises(ValueError, match="one type per brain vector"):
+        retrieval_scores(brain, occ[:5], names, vectors, Procrustes, splits)
+    with pytest.raises(ValueError, match="not among type_names"):
+        retrieval_scores(brain, np.array(["a", "b", "c", "x"] * 2), names, vectors, Procrustes, splits)
+    with pytest.raises(ValueError, match="k = 10 exceeds the 2 candidate types"):
+        retrieval_scores(brain, occ, names, vectors, Procrustes, splits, ks=(10,), candidates="test")
+    constant = brain.copy()
+    constant[3] = 1.0
+    with pytest.raises(ValueError, match="1 of the brain vectors are constant \\(row 3 first\\)"):
+        retrieval_scores(constant, occ, names, vectors, Procrustes, splits)
+    with pytest.raises(ValueError, match="a test type also occurs in training"):
+        retrieval_scores(brain, occ, names, vectors, Procrustes, [(np.ones(8, bool), np.ones(8, bool))])

@@ -1,0 +1,259 @@
+"""Representational similarity analysis (RSA) between two spaces over the same words.
+
+Each space (brain vectors, language-model vectors) is summarised by its
+representational dissimilarity matrix (RDM): the dissimilarity of every pair
+of its ``n`` word vectors. Two spaces are compared by the Spearman rho between
+their RDMs' upper triangles (Kriegeskorte et al. 2008; as in Li et al. 2023).
+By default the dissimilarity is ``1 - Spearman rho`` between two word vectors
+(each vector rank-transformed across its dimensions, then correlation
+distance), so only the order of a vector's values matters.
+
+Significance comes from a Mantel-style permutation test: the word labels of
+one RDM are shuffled (rows and columns together), which keeps each RDM's
+structure and breaks the word-to-word pairing between the two spaces.
+
+RDMs are passed around condensed: the upper triangle without the diagonal,
+row by row, length ``n (n - 1) / 2``, the order of
+``scipy.spatial.distance.pdist`` and ``squareform``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+METRICS = ("spearman", "correlation", "cosine")
+
+
+def _rows_named(rows: np.ndarray) -> str:
+    rows = [int(r) for r in rows]
+    shown = ", ".join(str(r) for r in rows[:10])
+    more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+    return f"{len(rows)} row(s) ({shown}{more})"
+
+
+def _check_space(x: np.ndarray, what: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"{what} must be 2-D (n_words, dim), got shape {x.shape}; stack one vector per word.")
+    if x.shape[0] < 3:
+        raise ValueError(
+            f"{what} has {x.shape[0]} row(s); an RDM needs at least 3 words for a rank correlation between RDMs."
+        )
+    if x.shape[1] < 1:
+        raise ValueError(f"{what} has width 0; each word needs a vector of at least one value.")
+    bad = np.flatnonzero(~np.all(np.isfinite(x), axis=1))
+    if bad.size:
+        raise ValueError(
+            f"{what} has NaN or infinite values in {_rows_named(bad)}; "
+            "remove those words from both spaces (or impute the values) first."
+        )
+    return x
+
+
+def _unit_rows(x: np.ndarray, what: str, metric: str) -> np.ndarray:
+    """Rows scaled to unit norm; centred first unless ``metric`` is cosine."""
+    if metric == "cosine":
+        bad = np.flatnonzero(np.all(x == 0, axis=1))
+        problem = "all-zero, so the cosine distance is undefined for them"
+    else:
+        bad = np.flatnonzero(np.all(x == x[:, :1], axis=1))
+        problem = "constant (zero variance), so the correlation distance is undefined for them"
+        x = x - x.mean(axis=1, keepdims=True)
+    if bad.size:
+        raise ValueError(f"{what} has {_rows_named(bad)} that are {problem}; remove those words from both spaces.")
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _rdm(x: np.ndarray, metric: str, what: str) -> np.ndarray:
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS}.")
+    x = _check_space(x, what)
+    if metric == "spearman":
+        x = rankdata(x, axis=1)  # average ranks within each word's vector; constant rows stay constant
+    unit = _unit_rows(x, what, metric)
+    upper = np.triu_indices(x.shape[0], k=1)
+    return 1.0 - (unit @ unit.T)[upper]
+
+
+def rdm(x: np.ndarray, metric: str = "spearman") -> np.ndarray:
+    """Representational dissimilarity matrix of the rows of ``x``, condensed.
+
+    Parameters
+    ----------
+    x : array, shape (n_words, dim)
+        One vector per word; at least 3 words, finite values.
+    metric : {"spearman", "correlation", "cosine"}
+        ``"spearman"``: 1 - Spearman rho between two word vectors (each row
+        rank-transformed, ties averaged, then correlation distance).
+        ``"correlation"``: 1 - Pearson r. ``"cosine"``: 1 - cosine similarity.
+
+    Returns
+    -------
+    array, shape (n_words * (n_words - 1) / 2,)
+        Float64 dissimilarities of the pairs ``(i, j)``, ``i < j``, in the
+        order of ``scipy.spatial.distance.pdist``.
+
+    Raises
+    ------
+    ValueError
+        For input that is not 2-D, has fewer than 3 rows, holds NaN or inf,
+        or has rows for which the metric is undefined (constant rows for the
+        correlation metrics, all-zero rows for cosine); the message names
+        the rows.
+    """
+    return _rdm(x, metric, "x")
+
+
+def _condensed(v: np.ndarray, what: str) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim != 1:
+        raise ValueError(f"{what} must be a condensed RDM (1-D, as returned by rdm()), got shape {v.shape}.")
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"{what} has NaN or infinite entries; rebuild it from finite word vectors.")
+    return v
+
+
+def _centred_ranks(v: np.ndarray, what: str) -> np.ndarray:
+    """Average ranks of ``v`` minus their mean; error if ``v`` is constant."""
+    centred = rankdata(v) - (v.size + 1) / 2.0
+    if not np.any(centred):
+        raise ValueError(f"{what} is constant, so its rank correlation with another RDM is undefined.")
+    return centred
+
+
+def _correlation(dots: np.ndarray | float, ss_a: float, ss_b: float) -> np.ndarray | float:
+    # sqrt(ss * ss) == ss exactly in IEEE arithmetic, so identical rankings give exactly 1.0
+    return np.clip(dots / np.sqrt(ss_a * ss_b), -1.0, 1.0)
+
+
+def score(rdm_a: np.ndarray, rdm_b: np.ndarray) -> float:
+    """RSA score: Spearman rho between two condensed RDMs.
+
+    Ties get average ranks, as in ``scipy.stats.spearmanr``.
+
+    Raises
+    ------
+    ValueError
+        If the RDMs are not 1-D, differ in length, hold NaN/inf, or one of
+        them is constant.
+    """
+    a, b = _condensed(rdm_a, "rdm_a"), _condensed(rdm_b, "rdm_b")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"rdm_a and rdm_b differ in length ({a.size} and {b.size}); both must be built from the same words."
+        )
+    if a.size < 2:
+        raise ValueError(f"RDMs need at least 2 entries for a rank correlation, got {a.size}.")
+    ca, cb = _centred_ranks(a, "rdm_a"), _centred_ranks(b, "rdm_b")
+    return float(_correlation(ca @ cb, ca @ ca, cb @ cb))
+
+
+def _n_words(m: int) -> int:
+    """Number of words behind a condensed RDM of length ``m``."""
+    n = int(round((1 + np.sqrt(1 + 8 * m)) / 2))
+    if n * (n - 1) // 2 != m:
+        raise ValueError(
+            f"an RDM of length {m} is not condensed: the length must be n (n - 1) / 2 for a number of words n."
+        )
+    return n
+
+
+def _square(condensed: np.ndarray, n: int) -> np.ndarray:
+    """Symmetric square form with a zero diagonal."""
+    out = np.zeros((n, n))
+    upper = np.triu_indices(n, k=1)
+    out[upper] = condensed
+    return out + out.T
+
+
+def _null_dots(a_square: np.ndarray, b_square: np.ndarray, n_permutations: int, seed: int) -> np.ndarray:
+    """``sum_{i<j} a[i, j] * b[p_i, p_j]`` for each of ``n_permutations`` permutations ``p``.
+
+    Permutation ``k`` is the ``k``-th ``rng.permutation(n)`` of one
+    ``rng = np.random.default_rng(seed)``. Both squares are symmetric with a
+    zero diagonal, so the sum is half the sum over all ``(i, j)``. The
+    permuted square ``b[p][:, p]`` is one gather (rows, then columns within
+    each row). The dot product is an ``einsum``, not BLAS: a multithreaded
+    BLAS dot of this size is slow on a busy machine.
+    """
+    rng = np.random.default_rng(seed)
+    dots = np.empty(n_permutations)
+    for k in range(n_permutations):
+        p = rng.permutation(a_square.shape[0])
+        dots[k] = 0.5 * np.einsum("ij,ij->", a_square, b_square.take(p, axis=0).take(p, axis=1))
+    return dots
+
+
+def permutation_test(
+    rdm_a: np.ndarray, rdm_b: np.ndarray, n_permutations: int = 1000, seed: int = 0
+) -> dict[str, object]:
+    """RSA score with a one-sided Mantel permutation test.
+
+    The word labels of ``rdm_b`` are permuted, rows and columns together: for
+    a permutation ``p`` the permuted square RDM is ``B[p][:, p]`` (entry
+    ``(i, j)`` is ``B[p[i], p[j]]``), and its upper triangle is correlated
+    with ``rdm_a``. Permutation ``k`` is the ``k``-th call of
+    ``rng.permutation(n)`` on one ``rng = np.random.default_rng(seed)``, so
+    the null is reproducible and can be recomputed by hand.
+
+    Permuting labels only reorders the entries of an RDM, so the ranks of a
+    permuted RDM are the permuted ranks: both RDMs are ranked once, and each
+    permutation costs one gather and one dot product.
+
+    Parameters
+    ----------
+    rdm_a, rdm_b : array, shape (n_words * (n_words - 1) / 2,)
+        Condensed RDMs over the same words in the same order.
+    n_permutations : int
+        Number of label permutations, at least 1.
+    seed : int
+        Seed of the permutation generator.
+
+    Returns
+    -------
+    dict
+        ``"rho"``: Spearman rho between the RDMs (as :func:`score`).
+        ``"p"``: one-sided p-value for a positive relation,
+        ``(1 + #(null >= rho)) / (1 + n_permutations)``; null values within
+        1e-12 of ``rho`` count as reaching it. The smallest possible value
+        is ``1 / (1 + n_permutations)``.
+        ``"null"``: array of the ``n_permutations`` permutation scores.
+    """
+    if int(n_permutations) != n_permutations or n_permutations < 1:
+        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations}.")
+    rho = score(rdm_a, rdm_b)  # validates both RDMs
+    a, b = np.asarray(rdm_a, dtype=np.float64), np.asarray(rdm_b, dtype=np.float64)
+    n = _n_words(a.size)  # at least 3: score() needs 2 or more entries
+    ca, cb = _centred_ranks(a, "rdm_a"), _centred_ranks(b, "rdm_b")
+    dots = _null_dots(_square(ca, n), _square(cb, n), int(n_permutations), seed)
+    null = _correlation(dots, ca @ ca, cb @ cb)
+    p = (1 + int(np.sum(null >= rho - 1e-12))) / (1 + int(n_permutations))
+    return {"rho": rho, "p": p, "null": null}
+
+
+def compare(
+    x: np.ndarray, y: np.ndarray, metric: str = "spearman", n_permutations: int = 1000, seed: int = 0
+) -> dict[str, object]:
+    """RSA between two spaces over the same words: :func:`rdm` of each, then :func:`permutation_test`.
+
+    Parameters
+    ----------
+    x, y : array, shapes (n_words, dim_x) and (n_words, dim_y)
+        Row ``i`` of both is the same word; the widths may differ.
+    metric : {"spearman", "correlation", "cosine"}
+        Dissimilarity used for both RDMs.
+    n_permutations, seed
+        As in :func:`permutation_test`.
+
+    Returns
+    -------
+    dict
+        As :func:`permutation_test`: ``"rho"``, ``"p"`` (one-sided), ``"null"``.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 2 and y.ndim == 2 and x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"x has {x.shape[0]} rows and y has {y.shape[0]}; both need one row per word, for the same words."
+        )
+    return permutation_test(_rdm(x, metric, "x"), _rdm(y, metric, "y"), n_permutations, seed)

@@ -1,0 +1,208 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge as SklearnRidge
+
+from helpers.folds import type_folds
+from helpers.ridge import Ridge, encoding_scores, inner_folds
+
+ALPHAS = np.logspace(-2, 5, 8)
+
+
+def r_squared(y, prediction):
+    return 1 - ((y - prediction) ** 2).sum() / ((y - y.mean(axis=0)) ** 2).sum()
+
+
+@pytest.mark.parametrize("n_samples, n_features", [(80, 12), (25, 60)], ids=["primal", "dual"])
+def test_a_single_alpha_matches_sklearn(n_samples, n_features):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n_samples, n_features)) + 2.0  # off-centre, so the intercept matters
+    y = rng.standard_normal((n_samples, 3)) @ np.diag([1.0, 5.0, 0.1]) + 7.0
+    x_new = rng.standard_normal((10, n_features))
+    ours = Ridge(alphas=[3.0]).fit(x, y)
+    theirs = SklearnRidge(alpha=3.0, fit_intercept=True).fit(x, y)
+    assert ours.alpha_ == 3.0
+    assert ours.coef_.shape == (n_features, 3)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_.T, atol=1e-6)
+    np.testing.assert_allclose(ours.predict(x_new), theirs.predict(x_new), atol=1e-6)
+
+
+@pytest.mark.parametrize("per_target", [False, True])
+def test_cv_errors_match_a_brute_force_grouped_cv(per_target):
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((40, 6)), rng.standard_normal((40, 2))
+    groups = np.repeat(np.arange(10), 4)
+    alphas = np.array([0.1, 10.0, 1000.0])
+    model = Ridge(alphas, inner_folds=3, per_target=per_target, seed=5).fit(x, y, groups)
+    fold = inner_folds(groups, 3, seed=5)
+    expected = np.zeros((3, 2))
+    for f in range(3):
+        for i, alpha in enumerate(alphas):
+            fitted = SklearnRidge(alpha=alpha).fit(x[fold != f], y[fold != f])
+            expected[i] += ((fitted.predict(x[fold == f]) - y[fold == f]) ** 2).mean(axis=0) / 3
+    np.testing.assert_allclose(model.cv_errors_, expected if per_target else expected.sum(axis=1), rtol=1e-9)
+
+
+def test_inner_cv_recovers_a_known_linear_map():
+    rng = np.random.default_rng(2)
+    b = rng.standard_normal((20, 5))
+    x = rng.standard_normal((300, 20))
+    y = x @ b + 0.1 * rng.standard_normal((300, 5))
+    x_new = rng.standard_normal((200, 20))
+    model = Ridge(ALPHAS).fit(x, y)
+    assert model.alpha_ <= ALPHAS[2]
+    assert r_squared(x_new @ b, model.predict(x_new)) > 0.95
+
+
+def test_inner_cv_recovers_a_known_map_in_the_dual_form():
+    # 400 features, 150 rows: brain-like data driven by 8 latent variables
+    rng = np.random.default_rng(12)
+    mixing, readout = rng.standard_normal((8, 400)), rng.standard_normal((8, 5))
+    latent, latent_new = rng.standard_normal((150, 8)), rng.standard_normal((100, 8))
+    x = latent @ mixing + 0.3 * rng.standard_normal((150, 400))
+    x_new = latent_new @ mixing + 0.3 * rng.standard_normal((100, 400))
+    y = latent @ readout + 0.1 * rng.standard_normal((150, 5))
+    model = Ridge(ALPHAS).fit(x, y)
+    assert model.coef_.shape == (400, 5)
+    # the noise alone adds 0.3^2 * 400 = 36 to every kernel eigenvalue, so 100 is a mild penalty here
+    assert model.alpha_ <= 100
+    assert np.argmin(model.cv_errors_) < len(ALPHAS) - 3
+    assert r_squared(latent_new @ readout, model.predict(x_new)) > 0.95
+
+
+def test_pure_noise_gets_the_largest_alpha():
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((200, 30)), rng.standard_normal((200, 20))
+    model = Ridge(ALPHAS).fit(x, y)
+    assert model.alpha_ == ALPHAS[-1]
+    assert np.argmin(model.cv_errors_) == len(ALPHAS) - 1
+
+
+def test_inner_folds_never_split_a_group():
+    rng = np.random.default_rng(4)
+    groups = np.array([f"type{k}" for k in rng.integers(0, 37, 400)])
+    fold = inner_folds(groups, 4, seed=0)
+    assert set(fold) == {0, 1, 2, 3}
+    for g in np.unique(groups):
+        assert len(set(fold[groups == g])) == 1
+    # groups, not rows, are dealt evenly; the seed reshuffles them
+    assert sorted(np.bincount([fold[groups == g][0] for g in np.unique(groups)])) == [9, 9, 9, 10]
+    assert np.any(inner_folds(groups, 4, seed=1) != fold)
+    np.testing.assert_array_equal(inner_folds(groups, 4, seed=0), fold)
+
+
+def test_fit_uses_the_grouped_folds():
+    # Each group is one repeated row with its own random target: a split group
+    # lets a tiny alpha memorise the held-out copies, a grouped CV does not.
+    rng = np.random.default_rng(5)
+    base_x, base_y = rng.standard_normal((40, 50)), rng.standard_normal((40, 3))
+    x, y = np.repeat(base_x, 5, axis=0), np.repeat(base_y, 5, axis=0)
+    groups = np.repeat(np.arange(40), 5)
+    ungrouped, grouped = Ridge(ALPHAS).fit(x, y), Ridge(ALPHAS).fit(x, y, groups)
+    assert ungrouped.alpha_ == ALPHAS[0]
+    assert ungrouped.cv_errors_.min() < 1e-3  # the held-out copies were seen in training
+    assert grouped.alpha_ >= 100
+    assert grouped.cv_errors_.min() > 2.0  # about the variance of three unit-variance targets
+
+
+def test_per_target_gives_a_clean_target_a_smaller_alpha():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((200, 20))
+    signal = x @ rng.standard_normal(20)
+    y = np.column_stack([signal + 0.05 * rng.standard_normal(200), 0.2 * signal + 5 * rng.standard_normal(200)])
+    model = Ridge(ALPHAS, per_target=True).fit(x, y)
+    assert model.alpha_.shape == (2,) and model.cv_errors_.shape == (len(ALPHAS), 2)
+    assert model.alpha_[0] < model.alpha_[1]
+    assert model.alpha_[0] <= ALPHAS[1]
+    np.testing.assert_array_equal(model.alpha_, ALPHAS[np.argmin(model.cv_errors_, axis=0)])
+    # each column is the single-alpha fit with its own alpha
+    for j in range(2):
+        alone = Ridge([model.alpha_[j]]).fit(x, y[:, [j]])
+        np.testing.assert_allclose(model.coef_[:, j], alone.coef_[:, 0], atol=1e-10)
+
+
+def test_per_target_dual_matches_single_alpha_fits():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((40, 90))
+    y = np.column_stack([x[:, :5].sum(axis=1), rng.standard_normal(40)])
+    model = Ridge(ALPHAS, per_target=True).fit(x, y)
+    assert model.alpha_[0] < model.alpha_[1]
+    for j in range(2):
+        alone = SklearnRidge(alpha=model.alpha_[j]).fit(x, y[:, j])
+        np.testing.assert_allclose(model.coef_[:, j], alone.coef_, atol=1e-8)
+
+
+def test_encoding_scores_find_the_linear_voxels():
+    rng = np.random.default_rng(8)
+    n_types, dims = 120, 16
+    types = np.array([f"w{k}" for k in rng.integers(0, n_types, 480)])
+    lm = rng.standard_normal((480, dims))
+    brain = np.column_stack([lm @ rng.standard_normal((dims, 30)) + 0.3 * rng.standard_normal((480, 30)), rng.standard_normal((480, 40))])
+    splits = type_folds(types, 4, seed=0)
+    scores = encoding_scores(lm, brain, splits, ALPHAS, inner_folds=3, groups=types)
+    assert scores["r"].shape == scores["r2"].shape == (70,)
+    assert scores["alpha"].shape == (4, 70)
+    assert scores["r"][:30].min() > 0.9
+    assert scores["r2"][:30].min() > 0.8
+    assert abs(scores["r"][30:].mean()) < 0.2
+    assert scores["r2"][30:].mean() < 0.05
+    assert np.median(scores["alpha"][:, :30]) < np.median(scores["alpha"][:, 30:])
+
+
+def test_encoding_scores_ignore_rows_that_are_never_tested():
+    rng = np.random.default_rng(9)
+    lm = rng.standard_normal((100, 4))
+    brain = lm @ rng.standard_normal((4, 3))
+    test = np.arange(100) < 30
+    train = np.arange(100) >= 50  # rows 30..49 are neither
+    brain[30:50] = 1e6  # would ruin the scores if they counted
+    scores = encoding_scores(lm, brain, [(train, test)], [0.01], inner_folds=2)
+    assert scores["r"].min() > 0.999
+    assert scores["alpha"].shape == (1, 3)
+
+
+def test_validation_errors():
+    rng = np.random.default_rng(10)
+    x, y = rng.standard_normal((20, 3)), rng.standard_normal((20, 2))
+    with pytest.raises(ValueError, match="x has 20 rows and y has 19"):
+        Ridge().fit(x, y[:19])
+    with pytest.raises(ValueError, match=r"y must be 2-D .* got shape \(20,\)"):
+        Ridge().fit(x, y[:, 0])
+    with pytest.raises(ValueError, match=r"x must be 2-D .* got shape \(20, 3, 1\)"):
+        Ridge().fit(x[:, :, None], y)
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="x contains NaN or infinite"):
+        Ridge().fit(bad, y)
+    bad = y.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="y contains NaN or infinite"):
+        Ridge().fit(x, bad)
+    with pytest.raises(ValueError, match="only 3 groups for 4 inner folds"):
+        Ridge().fit(x, y, groups=np.arange(20) % 3)
+    with pytest.raises(ValueError, match="groups must hold one label per row"):
+        Ridge().fit(x, y, groups=np.arange(19))
+    for alphas in ([1.0, 0.0], [-1.0], [np.nan]):
+        with pytest.raises(ValueError, match="alphas must all be positive"):
+            Ridge(alphas=alphas).fit(x, y)
+    with pytest.raises(ValueError, match="inner_folds must be at least 2"):
+        Ridge(inner_folds=1).fit(x, y)
+    with pytest.raises(ValueError, match="not fitted yet"):
+        Ridge().predict(x)
+    with pytest.raises(ValueError, match="x has 4 features but the model was fitted on 3"):
+        Ridge().fit(x, y).predict(rng.standard_normal((5, 4)))
+
+
+def test_encoding_scores_validation_errors():
+    rng = np.random.default_rng(11)
+    lm, brain = rng.standard_normal((20, 3)), rng.standard_normal((20, 5))
+    half = np.arange(20) < 10
+    with pytest.raises(ValueError, match="lm has 20 rows and brain has 18"):
+        encoding_scores(lm, brain[:18], [(half, ~half)])
+    with pytest.raises(ValueError, match="one entry per row"):
+        encoding_scores(lm, brain, [(half[:10], ~half[:10])])
+    with pytest.raises(ValueError, match="both the training and the test mask"):
+        encoding_scores(lm, brain, [(half | (np.arange(20) == 12), ~half)], inner_folds=2)
+    with pytest.raises(ValueError, match="test masks must not overlap"):
+        encoding_scores(lm, brain, [(half, ~half), (half & (np.arange(20) < 5), ~half)], inner_folds=2)
+    with pytest.raises(ValueError, match="no row is in any test mask"):
+        encoding_scores(lm, brain, [])

@@ -1,0 +1,145 @@
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist, squareform
+from scipy.stats import rankdata, spearmanr
+
+from helpers import rsa
+
+
+def space(n=40, dim=30, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, dim))
+
+
+@pytest.mark.parametrize("metric", ["correlation", "cosine"])
+def test_rdm_equals_pdist(metric):
+    x = space()
+    d = rsa.rdm(x, metric=metric)
+    assert d.dtype == np.float64 and d.shape == (40 * 39 // 2,)
+    np.testing.assert_allclose(d, pdist(x, metric=metric), rtol=0, atol=1e-10)
+
+
+def test_spearman_rdm_is_correlation_distance_of_row_ranks():
+    x = space()
+    np.testing.assert_allclose(rsa.rdm(x), pdist(rankdata(x, axis=1), metric="correlation"), rtol=0, atol=1e-10)
+    # with ties inside the word vectors (average ranks)
+    tied = np.round(space(seed=1) * 2)
+    np.testing.assert_allclose(
+        rsa.rdm(tied, metric="spearman"), pdist(rankdata(tied, axis=1), metric="correlation"), rtol=0, atol=1e-10
+    )
+    assert rsa.METRICS == ("spearman", "correlation", "cosine")
+
+
+def test_score_equals_scipy_spearmanr_with_and_without_ties():
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(300), rng.standard_normal(300) + 0.0
+    b = b + 0.5 * a
+    assert rsa.score(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+    ta, tb = np.round(a), np.round(b * 2) / 2  # many ties
+    assert rsa.score(ta, tb) == pytest.approx(spearmanr(ta, tb).statistic, abs=1e-12)
+
+
+def test_identical_and_monotone_geometry_give_exactly_one():
+    x = space(n=30, dim=20, seed=3)
+    same = rsa.compare(x, x, n_permutations=99)
+    assert same["rho"] == 1.0 and same["p"] == 1 / 100
+    assert rsa.compare(x, x * 3 + 1, metric="spearman", n_permutations=99)["rho"] == 1.0
+    d = rsa.rdm(x, metric="correlation")
+    assert rsa.score(d, d**3) == 1.0
+    assert rsa.score(d, -d) == -1.0
+
+
+def test_independent_spaces_are_not_related():
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((60, 50)), rng.standard_normal((60, 50))
+    result = rsa.compare(x, y, n_permutations=500)
+    assert abs(result["rho"]) < 0.1
+    assert result["p"] > 0.05
+
+
+def test_planted_relation_is_found():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((60, 50))
+    y = x @ rng.standard_normal((50, 80)) + 3.0 * rng.standard_normal((60, 80))
+    result = rsa.compare(x, y, n_permutations=500)
+    assert result["rho"] > 0.3
+    assert result["p"] == 1 / 501
+    assert result["null"].max() < result["rho"]
+
+
+def test_null_is_centred_and_deterministic():
+    a, b = rsa.rdm(space(n=50, seed=6)), rsa.rdm(space(n=50, seed=7))
+    first = rsa.permutation_test(a, b, n_permutations=400, seed=11)
+    again = rsa.permutation_test(a, b, n_permutations=400, seed=11)
+    other = rsa.permutation_test(a, b, n_permutations=400, seed=12)
+    assert first["null"].shape == (400,)
+    assert abs(first["null"].mean()) < 0.02
+    np.testing.assert_array_equal(first["null"], again["null"])
+    assert first["p"] == again["p"]
+    assert not np.array_equal(first["null"], other["null"])
+    assert first["rho"] == rsa.score(a, b)
+    expected_p = (1 + np.sum(first["null"] >= first["rho"])) / 401
+    assert first["p"] == pytest.approx(expected_p)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_fast_null_equals_a_slow_reference(ties):
+    n, seed = 25, 3
+    a = rsa.rdm(space(n=n, seed=8))
+    b = rsa.rdm(space(n=n, seed=9), metric="cosine")
+    if ties:
+        a, b = np.round(a, 1), np.round(b, 1)
+    fast = rsa.permutation_test(a, b, n_permutations=6, seed=seed)["null"]
+    rng = np.random.default_rng(seed)  # the documented permutation order
+    slow = []
+    for _ in range(6):
+        p = rng.permutation(n)
+        permuted = squareform(b)[np.ix_(p, p)]  # word labels of b shuffled, rows and columns together
+        slow.append(spearmanr(a, squareform(permuted, checks=False)).statistic)
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-10)
+
+
+def test_rdm_errors():
+    x = space(n=10, dim=5)
+    with pytest.raises(ValueError, match="must be 2-D"):
+        rsa.rdm(x[0])
+    with pytest.raises(ValueError, match="at least 3 words"):
+        rsa.rdm(x[:2])
+    with pytest.raises(ValueError, match="unknown metric"):
+        rsa.rdm(x, metric="euclidean")
+    bad = x.copy()
+    bad[4, 1], bad[7, 0] = np.nan, np.inf
+    with pytest.raises(ValueError, match=r"NaN or infinite values in 2 row\(s\) \(4, 7\).*remove"):
+        rsa.rdm(bad)
+    flat = x.copy()
+    flat[2], flat[5] = 1.5, 0.0
+    for metric in ("spearman", "correlation"):
+        with pytest.raises(ValueError, match=r"2 row\(s\) \(2, 5\) that are constant.*remove those words"):
+            rsa.rdm(flat, metric=metric)
+    zero = x.copy()
+    zero[3] = 0.0
+    with pytest.raises(ValueError, match=r"1 row\(s\) \(3\) that are all-zero.*remove those words"):
+        rsa.rdm(zero, metric="cosine")
+    rsa.rdm(flat[[0, 1, 2, 3]], metric="cosine")  # a constant non-zero row is fine for cosine
+
+
+def test_score_and_permutation_errors():
+    a = rsa.rdm(space(n=10))
+    with pytest.raises(ValueError, match=r"differ in length \(45 and 36\)"):
+        rsa.score(a, a[:36])
+    with pytest.raises(ValueError, match="constant"):
+        rsa.score(a, np.ones_like(a))
+    with pytest.raises(ValueError, match="condensed RDM"):
+        rsa.score(squareform(a), squareform(a))
+    with pytest.raises(ValueError, match="not condensed"):
+        rsa.permutation_test(a[:44], a[:44])
+    with pytest.raises(ValueError, match="positive integer"):
+        rsa.permutation_test(a, a, n_permutations=0)
+
+
+def test_compare_errors():
+    with pytest.raises(ValueError, match="x has 10 rows and y has 12"):
+        rsa.compare(space(n=10), space(n=12))
+    y = space(n=10)
+    y[6] = 2.0
+    with pytest.raises(ValueError, match=r"y has 1 row\(s\) \(6\) that are constant"):
+        rsa.compare(space(n=10), y)
