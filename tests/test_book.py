@@ -6,7 +6,7 @@ import pytest
 
 from helpers import book
 
-CHAPTERS = ["01_data_loading", "02_smoothing", "03_extraction", "04_procrustes"]
+CHAPTERS = ["01_data_loading", "02_smoothing", "03_extraction", "04_procrustes", "05_ridge", "06_rsa"]
 
 
 @pytest.fixture(scope="module")
