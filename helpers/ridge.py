@@ -306,8 +306,9 @@ def _refit_dual(x, y, kernel, x_mean, y_mean, alphas, best) -> np.ndarray:
     """
     y = y - y_mean
     if np.all(best == best[0]):
-        system = kernel.astype(np.float64) + alphas[best[0]] * np.eye(len(kernel))
-        dual = linalg.solve(system, y, assume_a="pos", check_finite=False).astype(x.dtype)
+        system = kernel.astype(np.float64)
+        system[np.diag_indices_from(system)] += alphas[best[0]]
+        dual = linalg.solve(system, y, assume_a="pos", overwrite_a=True, check_finite=False).astype(x.dtype)
     else:
         values, u = linalg.eigh(kernel, check_finite=False, driver="evd")
         z = u.T @ y

@@ -26,10 +26,11 @@ def test_a_single_alpha_matches_sklearn(n_samples, n_features):
     np.testing.assert_allclose(ours.predict(x_new), theirs.predict(x_new), atol=1e-6)
 
 
+@pytest.mark.parametrize("n_features", [6, 60], ids=["primal", "dual"])
 @pytest.mark.parametrize("per_target", [False, True])
-def test_cv_errors_match_a_brute_force_grouped_cv(per_target):
+def test_cv_errors_match_a_brute_force_grouped_cv(per_target, n_features):
     rng = np.random.default_rng(1)
-    x, y = rng.standard_normal((40, 6)), rng.standard_normal((40, 2))
+    x, y = rng.standard_normal((40, n_features)) + 1.0, rng.standard_normal((40, 2)) - 3.0
     groups = np.repeat(np.arange(10), 4)
     alphas = np.array([0.1, 10.0, 1000.0])
     model = Ridge(alphas, inner_folds=3, per_target=per_target, seed=5).fit(x, y, groups)
@@ -129,6 +130,20 @@ def test_per_target_dual_matches_single_alpha_fits():
     for j in range(2):
         alone = SklearnRidge(alpha=model.alpha_[j]).fit(x, y[:, j])
         np.testing.assert_allclose(model.coef_[:, j], alone.coef_, atol=1e-8)
+
+
+@pytest.mark.parametrize("n_features", [8, 90], ids=["primal", "dual"])
+def test_large_float32_input_stays_float32_and_agrees_with_float64(monkeypatch, n_features):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((60, n_features))
+    y = x[:, :3] @ rng.standard_normal((3, 4)) + 0.5 * rng.standard_normal((60, 4))
+    exact = Ridge(ALPHAS, per_target=True).fit(x, y)
+    monkeypatch.setattr("helpers.ridge.LARGE", 1)  # treat these small arrays as large
+    single = Ridge(ALPHAS, per_target=True).fit(x.astype(np.float32), y.astype(np.float32))
+    assert single.coef_.dtype == np.float32 and single.predict(x).dtype == np.float32
+    np.testing.assert_array_equal(single.alpha_, exact.alpha_)
+    np.testing.assert_allclose(single.cv_errors_, exact.cv_errors_, rtol=1e-3)
+    np.testing.assert_allclose(single.predict(x), exact.predict(x), atol=1e-3)
 
 
 def test_encoding_scores_find_the_linear_voxels():
