@@ -19,10 +19,13 @@ Inner folds never split a group (a word type): groups are shuffled with a
 seed and dealt into folds, as in :func:`helpers.folds.type_folds`.
 
 Precision: everything runs in float64, except when an input is float32 with
-at least ``2**24`` entries (64 MiB); then products, decompositions and the
-returned coefficients stay float32, which halves both memory and time. The
-kernel of such data is itself only float32-accurate, so a float64
-decomposition of it would buy little.
+at least ``LARGE = 2**24`` entries (64 MiB); then products, decompositions,
+the inner-fold error sums and the returned coefficients and predictions stay
+float32, which halves both memory and time (the penalty choice and the
+predictions agree with float64 to about 1e-5 relative). The kernel of such
+data is itself only float32-accurate, so a float64 decomposition of it would
+buy little. The single-penalty refit in the dual form is a float64 Cholesky
+solve either way.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ def inner_folds(groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     fold_of_group = np.empty(len(unique), dtype=np.int64)
     fold_of_group[order] = np.arange(len(unique)) % n_folds
     return fold_of_group[inverse.ravel()]
+
+
+_inner_folds = inner_folds  # for encoding_scores, whose argument of that name hides the function
 
 
 class Ridge:
@@ -132,7 +138,7 @@ class Ridge:
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """``x @ coef_ + intercept_``, shape (n_rows, n_targets)."""
+        """``x @ coef_ + intercept_``, shape (n_rows, n_targets), in the precision of the fit."""
         if not hasattr(self, "coef_"):
             raise ValueError("this Ridge is not fitted yet; call fit(x, y) first.")
         x = _check_matrix(x, "x")
@@ -179,8 +185,12 @@ def encoding_scores(
         train, test = _check_masks(train, test, n, fold)
         if np.any(tested & test):
             raise ValueError(f"fold {fold} tests rows already tested in an earlier fold; test masks must not overlap.")
+        rows = np.flatnonzero(train)
+        labels = np.arange(len(rows)) if groups is None else groups[rows]  # Ridge's default: each row its own group
+        order = np.argsort(_inner_folds(labels, inner_folds, seed), kind="stable")
+        # rows in inner-fold order: the same fit, without a second copy of the wide brain array
         model = Ridge(alphas, inner_folds, per_target=True, seed=seed)
-        model.fit(lm[train], brain[train], None if groups is None else groups[train])
+        model.fit(lm[rows[order]], brain[rows[order]], labels[order])
         prediction[test] = model.predict(lm[test])
         tested |= test
         chosen.append(model.alpha_)
@@ -196,18 +206,19 @@ def encoding_scores(
 def _cv_errors(x, y, kernel, fold, n_folds, alphas) -> np.ndarray:
     """Mean over inner folds of each penalty's mean squared error per target, shape (n_alphas, n_targets).
 
-    Rows are sorted by fold once, so that every validation set is a contiguous
-    block and every training set the rows before and after it; the wide
-    target matrix is then copied once, not once per fold.
+    Rows are put in fold order (one copy, none if they already are), so that
+    every validation set is a contiguous block and every training set the
+    rows before and after it: the wide target matrix is never copied per fold.
     """
-    order = np.argsort(fold, kind="stable")
-    bounds = np.searchsorted(fold[order], np.arange(n_folds + 1))
-    y = y[order]
+    if np.any(np.diff(fold) < 0):  # encoding_scores passes rows already in fold order
+        order = np.argsort(fold, kind="stable")
+        fold, y = fold[order], y[order]
+        if kernel is not None:
+            kernel = kernel[np.ix_(order, order)]
+        else:
+            x = x[order]
+    bounds = np.searchsorted(fold, np.arange(n_folds + 1))
     y_total = y.sum(axis=0, dtype=np.float64)
-    if kernel is not None:
-        kernel = kernel[np.ix_(order, order)]
-    else:
-        x = x[order]
     errors = np.zeros((len(alphas), y.shape[1]))
     for start, stop in zip(bounds[:-1], bounds[1:]):
         n_train = len(y) - (stop - start)
@@ -343,20 +354,27 @@ def _column_sq_sums(a, overwrite: bool = False) -> np.ndarray:
 
 
 def _voxel_scores(brain, prediction, rows) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson r and R^2 per column over ``rows``, a block of columns at a time, in float64."""
+    """Pearson r and R^2 per column over ``rows``, a block of columns at a time, in float64.
+
+    ``SSE = sum((d - p)^2)`` comes from the centred sums: ``SST + SPP - 2 SDP +
+    n (mean_d - mean_p)^2``.
+    """
     r = np.empty(brain.shape[1])
     r2 = np.empty(brain.shape[1])
+    every = rows.all()
     for lo in range(0, brain.shape[1], BLOCK):
         cols = slice(lo, lo + BLOCK)
-        data = brain[rows, cols].astype(np.float64)
-        pred = prediction[rows, cols].astype(np.float64)
-        sse = ((data - pred) ** 2).sum(axis=0)
+        data = (brain[:, cols] if every else brain[rows, cols]).astype(np.float64)
+        pred = (prediction[:, cols] if every else prediction[rows, cols]).astype(np.float64)
+        gap = data.mean(axis=0) - pred.mean(axis=0)
         data -= data.mean(axis=0)
         pred -= pred.mean(axis=0)
-        sst = (data**2).sum(axis=0)
-        spp = (pred**2).sum(axis=0)
+        sst = np.einsum("ij,ij->j", data, data)
+        spp = np.einsum("ij,ij->j", pred, pred)
+        sdp = np.einsum("ij,ij->j", data, pred)
+        sse = sst + spp - 2 * sdp + len(data) * gap**2
         with np.errstate(divide="ignore", invalid="ignore"):
-            r[cols] = np.where((sst > 0) & (spp > 0), (data * pred).sum(axis=0) / np.sqrt(sst * spp), np.nan)
+            r[cols] = np.where((sst > 0) & (spp > 0), sdp / np.sqrt(sst * spp), np.nan)
             r2[cols] = np.where(sst > 0, 1.0 - sse / sst, np.nan)
     return r, r2
 

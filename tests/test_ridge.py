@@ -151,7 +151,8 @@ def test_encoding_scores_find_the_linear_voxels():
     n_types, dims = 120, 16
     types = np.array([f"w{k}" for k in rng.integers(0, n_types, 480)])
     lm = rng.standard_normal((480, dims))
-    brain = np.column_stack([lm @ rng.standard_normal((dims, 30)) + 0.3 * rng.standard_normal((480, 30)), rng.standard_normal((480, 40))])
+    linear = lm @ rng.standard_normal((dims, 30)) + 0.3 * rng.standard_normal((480, 30))
+    brain = np.column_stack([linear, rng.standard_normal((480, 40))])
     splits = type_folds(types, 4, seed=0)
     scores = encoding_scores(lm, brain, splits, ALPHAS, inner_folds=3, groups=types)
     assert scores["r"].shape == scores["r2"].shape == (70,)
@@ -161,6 +162,27 @@ def test_encoding_scores_find_the_linear_voxels():
     assert abs(scores["r"][30:].mean()) < 0.2
     assert scores["r2"][30:].mean() < 0.05
     assert np.median(scores["alpha"][:, :30]) < np.median(scores["alpha"][:, 30:])
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_encoding_scores_equal_a_plain_loop_over_folds(grouped):
+    rng = np.random.default_rng(14)
+    types = np.array([f"w{k}" for k in rng.integers(0, 40, 150)])
+    lm = rng.standard_normal((150, 5))
+    brain = lm @ rng.standard_normal((5, 6)) + rng.standard_normal((150, 6))
+    splits = type_folds(types, 3, seed=1)
+    groups = types if grouped else None
+    scores = encoding_scores(lm, brain, splits, ALPHAS, inner_folds=3, groups=groups, seed=2)
+    prediction = np.empty_like(brain)
+    for fold, (train, test) in enumerate(splits):
+        model = Ridge(ALPHAS, inner_folds=3, per_target=True, seed=2)
+        model.fit(lm[train], brain[train], None if groups is None else groups[train])
+        prediction[test] = model.predict(lm[test])
+        np.testing.assert_array_equal(scores["alpha"][fold], model.alpha_)
+    expected = [np.corrcoef(prediction[:, j], brain[:, j])[0, 1] for j in range(6)]
+    np.testing.assert_allclose(scores["r"], expected, atol=1e-10)
+    sse, sst = ((brain - prediction) ** 2).sum(axis=0), ((brain - brain.mean(axis=0)) ** 2).sum(axis=0)
+    np.testing.assert_allclose(scores["r2"], 1 - sse / sst, atol=1e-10)
 
 
 def test_encoding_scores_ignore_rows_that_are_never_tested():
