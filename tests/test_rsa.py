@@ -143,3 +143,23 @@ def test_compare_errors():
     y[6] = 2.0
     with pytest.raises(ValueError, match=r"y has 1 row\(s\) \(6\) that are constant"):
         rsa.compare(space(n=10), y)
+
+
+
+@pytest.mark.parametrize("metric", ["correlation", "spearman"])
+def test_rdm_and_score_agree_with_rsatoolbox(metric):
+    import rsatoolbox  # a dev dependency (pyproject.toml), imported here because it is slow to import
+
+    rng = np.random.default_rng(31)
+    x, y = rng.standard_normal((15, 9)), rng.standard_normal((15, 40))
+    y[:, :9] += 3 * x  # shared structure, so the score is far from 0
+    # rsatoolbox has no Spearman RDM; 1 - Spearman rho is correlation distance on the ranks of each row
+    prepare = (lambda a: rankdata(a, axis=1)) if metric == "spearman" else (lambda a: a)
+    theirs = [rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(prepare(a)), method="correlation") for a in (x, y)]
+    ours = [rsa.rdm(a, metric) for a in (x, y)]
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine, reference.get_vectors()[0], atol=1e-12)
+    if metric == "correlation":  # Spearman RDMs of 9-d rows hold exact ties, which rsatoolbox's float rounding breaks
+        expected = rsatoolbox.rdm.compare(theirs[0], theirs[1], method="spearman")[0, 0]
+        assert rsa.score(*ours) == pytest.approx(expected, abs=1e-12)
+        assert expected > 0.3
