@@ -226,6 +226,34 @@ def decoding_table(cfg: Scenario, method: str = "procrustes", progress: bool = T
     return pd.concat(tables, ignore_index=True)
 
 
+def precision_curve(cfg: Scenario, model: str, layer: int, method: str = "procrustes",
+                    ks: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500)) -> pd.DataFrame:
+    """Decoding scores of one model layer for many k: the full precision@k curve (cached).
+
+    As :func:`decoding_table` (same folds, subjects and candidate set), for
+    the given ``ks``; those larger than the smallest candidate set are left
+    out.
+    """
+    _decoder(cfg, method)
+    feats = lm_features(cfg, model)
+    n_types = len(np.unique(occurrence_types(cfg)))
+    curve = dataclasses.replace(cfg, ks=tuple(k for k in ks if k <= n_types))
+    if cfg.candidates == "test":  # the smallest fold's test types bound k
+        splits = make_splits(cfg.split, occurrence_types(cfg), word_onsets(cfg), cfg.n_folds, cfg.seed, cfg.buffer_s)
+        smallest = min(len(np.unique(occurrence_types(cfg)[test])) for _, test in splits)
+        curve = dataclasses.replace(curve, ks=tuple(k for k in curve.ks if k <= smallest))
+    key = {
+        **_protocol_key(curve),
+        "method": method,
+        "ridge_alphas": cfg.ridge_alphas if method == "ridge" else None,
+        "smoothing": smoothing_options(cfg),
+        "brain_dims": cfg.brain_dims,
+        "features": feats.key,
+        "layer": layer,
+    }
+    return cache(cfg).table("precision_curve", key, lambda: _decoding_rows(curve, feats, method, layers=[layer]))
+
+
 def _decoding_rows(cfg: Scenario, feats: ModelFeatures, method: str, layers=None, keep=None, outside="error", progress=True) -> pd.DataFrame:
     """Scores of the given layers (default all) on the word occurrences in ``keep`` (default all)."""
     types = occurrence_types(cfg)

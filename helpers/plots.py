@@ -188,6 +188,31 @@ def summarise(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def layer_rank(table: pd.DataFrame, model: str, layer: int, **where) -> dict:
+    """Where ``layer`` ranks among ``model``'s layers by mean score (1 = best), on the rows matching ``where``.
+
+    ``within_best_ci`` says whether its mean reaches the lower end of the
+    best layer's 95 % interval (:func:`summarise`), i.e. whether the data
+    can tell it apart from the best.
+    """
+    rows = table[table["model"] == model]
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    if layer not in set(rows["layer"]):
+        raise ValueError(f"no rows for {model} layer {layer} with {where}; layers present: {sorted(set(rows['layer']))}.")
+    s = summarise(rows, ["layer"]).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+    best, mine = s.iloc[0], s[s["layer"] == layer].iloc[0]
+    return {
+        "layer": layer,
+        "rank": int(s.index[s["layer"] == layer][0]) + 1,
+        "n_layers": len(s),
+        "mean": float(mine["mean"]),
+        "best_layer": int(best["layer"]),
+        "best_mean": float(best["mean"]),
+        "within_best_ci": bool(mine["mean"] >= best["mean"] - np.nan_to_num(best["ci95"])),
+    }
+
+
 def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "P@10", retrieval: str = "csls",
                  planted: tuple[str, int] | None = None, title: str = "", permuted_null: bool = True) -> plt.Figure:
     """Score against layer, one panel per model: mean over subjects and folds, 95 % CI, chance levels.
@@ -221,6 +246,27 @@ def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "
     axes[0][0].set_ylabel(f"{metric} ({retrieval}); band: 95 % CI")
     simulated = any(bool(t["simulated"].any()) for t in tables.values())
     fig.suptitle(title + _tag(simulated))
+    fig.tight_layout()
+    return fig
+
+
+def precision_curve(table: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Precision@k against k (log axis), per retrieval: mean over subjects and folds, 95 % CI, both chance levels."""
+    table = table.assign(k=table["metric"].str.removeprefix("P@").astype(int))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for c, (method, data) in enumerate(table.groupby("retrieval", sort=True)):
+        s = summarise(data, ["k"])
+        ax.plot(s["k"], s["mean"], marker="o", ms=3, color=f"C{c}", label=method)
+        ax.fill_between(s["k"], s["mean"] - s["ci95"], s["mean"] + s["ci95"], color=f"C{c}", alpha=0.2, lw=0)
+        ax.plot(s["k"], s["chance_permuted"], color=f"C{c}", ls=":", lw=1, label=f"{method}: permutation null")
+    ax.plot(s["k"], s["chance"], color="k", ls="--", lw=1, label=f"k / n (n = {int(table['n_candidates'].iloc[0])})")
+    ax.set_xscale("log")
+    ax.set_xlabel("k (candidates ranked)")
+    ax.set_ylabel("precision@k; band: 95 % CI")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    model, layer = table["model"].iloc[0], table["layer"].iloc[0]
+    ax.set_title(f"{title or 'Precision@k'}: {model}, layer {layer}" + _tag(bool(table["simulated"].any())))
     fig.tight_layout()
     return fig
 

@@ -140,3 +140,19 @@ def test_rsa_rows_are_significant_with_signal_and_not_without(base):
     noise = pipeline.rsa_table(dataclasses.replace(cfg, snr=0.0), progress=False)
     assert (signal["p"] == 1 / 51).all() and (signal["value"] > signal["null_95"]).all()
     assert noise["value"].abs().max() < 0.05 and (noise["p"] > 0.01).mean() > 0.8
+
+
+def test_precision_curve_agrees_with_the_decoding_table_and_rises_with_k(base):
+    cfg = dataclasses.replace(base, snr=10.0, split="blocks")
+    curve = pipeline.precision_curve(cfg, "all-MiniLM-L6-v2", PLANTED, ks=(1, 3, 10, 10**6))
+    assert set(curve["metric"]) == {"P@1", "P@3", "P@10"}  # k beyond the candidate set is left out
+    table = pipeline.decoding_table(cfg, "procrustes", progress=False)
+    table = table[table["layer"] == PLANTED]
+    on = ["subject", "fold", "retrieval", "metric"]
+    both = curve.merge(table, on=on, suffixes=("", "_table"))
+    assert len(both) == len(table[table["metric"].isin(["P@1", "P@10"])]) > 0
+    np.testing.assert_allclose(both["value"], both["value_table"])
+    wide = curve.pivot_table(index=["subject", "fold", "retrieval"], columns="metric", values="value")
+    assert (wide["P@1"] <= wide["P@3"]).all() and (wide["P@3"] <= wide["P@10"]).all()
+    n = len(set(pipeline.occurrence_types(base)))
+    np.testing.assert_allclose(curve.loc[curve["metric"] == "P@3", "chance"], 3 / n)
