@@ -1,13 +1,16 @@
 """What a recording is: one subject's fMRI time series and the words they read.
 
 Every dataset loader and the simulator return a :class:`Recording`; every
-later step (smoothing, alignment) reads only this structure. Validation
-happens once, here, so that a bad file fails with one clear message at the
-boundary instead of a confusing error deep inside an analysis.
+later step (smoothing, alignment) reads only this structure. Sentence-level
+datasets, whose words are not time-locked, give a :class:`SentenceRecording`
+instead. Validation happens once, here, so that a bad file fails with one
+clear message at the boundary instead of a confusing error deep inside an
+analysis.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,13 +94,7 @@ class Recording:
             raise ValueError(f"{where}: TR times must be strictly increasing.")
         if not np.isfinite(self.tr) or self.tr <= 0:
             raise ValueError(f"{where}: tr must be a positive number of seconds, got {self.tr!r}.")
-        if not np.all(np.isfinite(data)):
-            raise ValueError(f"{where}: data contain NaN or infinite values; remove those voxels before building a Recording.")
-        n_voxels = data.shape[1]
-        if self.voxel_mni is not None and np.shape(self.voxel_mni) != (n_voxels, 3):
-            raise ValueError(f"{where}: voxel_mni must have shape ({n_voxels}, 3), got {np.shape(self.voxel_mni)}.")
-        if self.voxel_regions is not None and np.shape(self.voxel_regions) != (n_voxels,):
-            raise ValueError(f"{where}: voxel_regions must have shape ({n_voxels},), got {np.shape(self.voxel_regions)}.")
+        _check_voxels(where, data, self.voxel_mni, self.voxel_regions)
         object.__setattr__(self, "words", words)
         object.__setattr__(self, "onsets", onsets)
         object.__setattr__(self, "tr_times", tr_times)
@@ -136,3 +133,113 @@ class Recording:
             "tr_s": self.tr,
             "duration_s": float(self.tr_times[-1] + self.tr - self.tr_times[0]),
         }
+
+
+@dataclass(frozen=True)
+class SentenceRecording:
+    """One subject's responses to whole sentences (one brain image per sentence).
+
+    In sentence-level designs such as Pereira et al. (2018) words are not
+    time-locked: each sentence has one response, estimated over the time it
+    was on screen. See :func:`helpers.pereira.word_table` for the rule that
+    gives words a brain vector.
+
+    Attributes
+    ----------
+    dataset, subject : str
+        Where the recording comes from and the subject's label.
+    sentences : array of str, shape (n_sentences,)
+        The sentences as shown, in the order of the rows of ``data``.
+    data : array of float32, shape (n_sentences, n_voxels)
+        The response of every voxel to every sentence.
+    voxel_mni : array of float, shape (n_voxels, 3), optional
+        MNI coordinates (mm) of each voxel.
+    voxel_regions : array of str, shape (n_voxels,), optional
+        Atlas label of each voxel.
+    info : dict
+        Free-form provenance (the file it came from, voxels dropped, ...).
+    """
+
+    dataset: str
+    subject: str
+    sentences: np.ndarray
+    data: np.ndarray
+    voxel_mni: np.ndarray | None = None
+    voxel_regions: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = f"sentence recording {self.dataset}/{self.subject}"
+        sentences = np.asarray(self.sentences, dtype=str)
+        data = np.asarray(self.data)
+        if sentences.ndim != 1 or len(sentences) == 0:
+            raise ValueError(f"{where}: sentences must be a non-empty 1-D array of str, got shape {sentences.shape}.")
+        if data.ndim != 2 or data.shape[0] != len(sentences):
+            raise ValueError(
+                f"{where}: data must have one row per sentence, shape ({len(sentences)}, n_voxels); got shape {data.shape}."
+            )
+        _check_voxels(where, data, self.voxel_mni, self.voxel_regions)
+        object.__setattr__(self, "sentences", sentences)
+        object.__setattr__(self, "data", data.astype(np.float32, copy=False))
+
+    @property
+    def n_voxels(self) -> int:
+        return self.data.shape[1]
+
+
+def _check_voxels(where: str, data: np.ndarray, voxel_mni, voxel_regions) -> None:
+    """Finite data, and voxel coordinates and labels of the right shapes."""
+    if not np.all(np.isfinite(data)):
+        raise ValueError(f"{where}: data contain NaN or infinite values; remove those voxels before building a Recording.")
+    n_voxels = data.shape[1]
+    if voxel_mni is not None and np.shape(voxel_mni) != (n_voxels, 3):
+        raise ValueError(f"{where}: voxel_mni must have shape ({n_voxels}, 3), got {np.shape(voxel_mni)}.")
+    if voxel_regions is not None and np.shape(voxel_regions) != (n_voxels,):
+        raise ValueError(f"{where}: voxel_regions must have shape ({n_voxels},), got {np.shape(voxel_regions)}.")
+
+
+BAD_VOXELS = ("drop", "error")
+
+
+def screen_voxels(data: np.ndarray, policy: str, where: str) -> tuple[np.ndarray, dict]:
+    """Find voxels (columns) with NaN or infinite values, or the same value in every row.
+
+    Such voxels carry no signal and break correlations and z-scoring, so
+    loaders deal with them before building a recording.
+
+    Parameters
+    ----------
+    data : array, shape (n_samples, n_voxels)
+    policy : {"drop", "error"}
+        ``"drop"``: return the mask of voxels to keep (and warn if any go);
+        ``"error"``: raise if there is any bad voxel.
+    where : str
+        The file or recording, for messages.
+
+    Returns
+    -------
+    keep : array of bool, shape (n_voxels,)
+    note : dict
+        For the recording's ``info``: counts and 0-based column indices of
+        the voxels dropped (empty if none).
+    """
+    if policy not in BAD_VOXELS:
+        raise ValueError(f"bad_voxels must be one of {BAD_VOXELS}, got {policy!r}.")
+    not_finite = ~np.isfinite(data).all(axis=0)
+    with np.errstate(invalid="ignore"):  # inf - inf in columns already counted as not finite
+        constant = ~not_finite & (np.ptp(data, axis=0) == 0)
+    if not (not_finite.any() or constant.any()):
+        return np.ones(data.shape[1], dtype=bool), {}
+    counts = f"{int(not_finite.sum())} voxels with NaN or infinite values and {int(constant.sum())} constant voxels"
+    if policy == "error":
+        raise ValueError(f"{where}: {counts} (of {data.shape[1]}). Load with bad_voxels='drop' to leave them out.")
+    warnings.warn(f"{where}: dropped {counts} (of {data.shape[1]}); see the recording's info['dropped_voxels'].", stacklevel=3)
+    note = {
+        "dropped_voxels": {
+            "n_not_finite": int(not_finite.sum()),
+            "n_constant": int(constant.sum()),
+            "not_finite_columns": np.flatnonzero(not_finite).tolist(),
+            "constant_columns": np.flatnonzero(constant).tolist(),
+        }
+    }
+    return ~(not_finite | constant), note
