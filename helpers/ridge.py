@@ -5,15 +5,18 @@ thousands of voxels) to language-model vectors (hundreds of dimensions) with
 one penalty for all outputs. Encoding maps language-model vectors to every
 voxel with one penalty per voxel (:func:`encoding_scores`).
 
-All penalties come from one decomposition per data split. With ``X = U S V^T``
-(the thin SVD of the centred training rows) the ridge solution for a penalty
-``a`` is ``B(a) = V diag(s / (s^2 + a)) U^T Y``; when there are more features
-than rows, the eigendecomposition ``K = U diag(l) U^T`` of the kernel
-``K = X X^T`` gives the dual form ``B(a) = X^T U diag(1 / (l + a)) U^T Y``
-without ever forming a features x features matrix. Predictions of held-out
-rows under every penalty then cost one matrix product per penalty, not one
-solve. In the dual form the kernel is computed once per fit, and the inner
-folds use its sub-blocks, re-centred on their own training rows.
+All penalties come from one decomposition per data split. With
+``X^T X = Q diag(l) Q^T`` (the eigendecomposition of the centred training
+rows' Gram matrix, in float64) the ridge solution for a penalty ``a`` is
+``B(a) = Q diag(1 / (l + a)) Q^T X^T Y``; when there are more features than
+rows, the eigendecomposition ``K = U diag(l) U^T`` of the kernel ``K = X X^T``
+gives the dual form ``B(a) = X^T U diag(1 / (l + a)) U^T Y`` without ever
+forming a features x features matrix. Predictions of held-out rows under
+every penalty then cost one matrix product per penalty, not one solve. In the
+primal form ``X^T X`` and ``X^T Y`` are computed once per fit and each inner
+fold subtracts its validation rows' share; in the dual form the kernel is
+computed once per fit, and the inner folds use its sub-blocks, re-centred on
+their own training rows.
 
 Inner folds never split a group (a word type): groups are shuffled with a
 seed and dealt into folds, as in :func:`helpers.folds.type_folds`.
@@ -31,6 +34,7 @@ solve either way.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
@@ -120,7 +124,8 @@ class Ridge:
         self.y_mean_ = y.mean(axis=0, dtype=np.float64).astype(dtype)
         dual = x.shape[1] > x.shape[0]
         kernel = _centred_kernel(x, self.x_mean_) if dual else None
-        errors = _cv_errors(x, y, kernel, fold, self.inner_folds, alphas)
+        moments = None if dual else _Moments.of(x, y)
+        errors = _cv_errors(x, y, kernel, moments, fold, self.inner_folds, alphas)
 
         if self.per_target:
             self.cv_errors_ = errors
@@ -133,7 +138,7 @@ class Ridge:
         if dual:
             self.coef_ = _refit_dual(x, y, kernel, self.x_mean_, self.y_mean_, alphas, best)
         else:
-            self.coef_ = _refit_primal(x, y, self.x_mean_, self.y_mean_, alphas, best)
+            self.coef_ = _refit_primal(moments, alphas, best)
         self.intercept_ = self.y_mean_ - self.x_mean_ @ self.coef_
         return self
 
@@ -203,12 +208,15 @@ def encoding_scores(
 # --- the inner cross-validation -------------------------------------------------
 
 
-def _cv_errors(x, y, kernel, fold, n_folds, alphas) -> np.ndarray:
+def _cv_errors(x, y, kernel, moments, fold, n_folds, alphas) -> np.ndarray:
     """Mean over inner folds of each penalty's mean squared error per target, shape (n_alphas, n_targets).
 
     Rows are put in fold order (one copy, none if they already are), so that
     every validation set is a contiguous block and every training set the
     rows before and after it: the wide target matrix is never copied per fold.
+    In the primal form (``moments`` given) a fold's training side is the
+    moments of all rows minus those of its validation rows, so each fold
+    costs products over its validation rows only.
     """
     if np.any(np.diff(fold) < 0):  # encoding_scores passes rows already in fold order
         order = np.argsort(fold, kind="stable")
@@ -224,24 +232,47 @@ def _cv_errors(x, y, kernel, fold, n_folds, alphas) -> np.ndarray:
         n_train = len(y) - (stop - start)
         y_mean = ((y_total - y[start:stop].sum(axis=0, dtype=np.float64)) / n_train).astype(y.dtype)
         if kernel is None:
-            basis, shrink, a = _primal_split(x, start, stop, alphas)
+            values, basis, z, x_mean = moments.minus(_Moments.of(x[start:stop], y[start:stop])).solution()
+            shrink, a = 1.0 / (values + alphas[:, None]), (x[start:stop] - x_mean) @ basis
         else:
             basis, shrink, a = _dual_split(kernel, start, stop, alphas)
-        # z = basis^T (y_train - y_mean), without a centred copy of y_train
-        z = basis[:start].T @ y[:start] + basis[start:].T @ y[stop:]
-        z -= np.outer(basis.sum(axis=0), y_mean)
+            # z = basis^T (y_train - y_mean), without a centred copy of y_train
+            z = basis[:start].T @ y[:start] + basis[start:].T @ y[stop:]
+            z -= np.outer(basis.sum(axis=0), y_mean)
         errors += _split_errors(a, z, y[start:stop] - y_mean, shrink) / (stop - start)
     return errors / n_folds
 
 
-def _primal_split(x, start, stop, alphas):
-    """SVD of the centred training rows: (U, s / (s^2 + a) per alpha, validation rows in the V basis)."""
-    train = _outside(x, start, stop)
-    mean = train.mean(axis=0)
-    train -= mean
-    u, s, vt = linalg.svd(train, full_matrices=False, check_finite=False)
-    shrink = s / (s**2 + alphas[:, None])
-    return u, shrink, (x[start:stop] - mean) @ vt.T
+@dataclass(frozen=True)
+class _Moments:
+    """The sums a primal ridge fit needs: ``X^T X`` (float64), ``X^T Y`` (working precision), column sums, rows."""
+
+    n: int
+    gram: np.ndarray
+    cross: np.ndarray
+    x_sum: np.ndarray
+    y_sum: np.ndarray
+
+    @classmethod
+    def of(cls, x, y) -> "_Moments":
+        x64 = x.astype(np.float64)
+        return cls(len(x), x64.T @ x64, x.T @ y, x64.sum(axis=0), y.sum(axis=0, dtype=np.float64))
+
+    def minus(self, part: "_Moments") -> "_Moments":
+        """The moments of these rows without the rows of ``part`` (which must be among them)."""
+        return _Moments(self.n - part.n, self.gram - part.gram, self.cross - part.cross,
+                        self.x_sum - part.x_sum, self.y_sum - part.y_sum)
+
+    def solution(self):
+        """``(l, Q, Q^T X_c^T Y_c, x_mean)`` with ``Q diag(l) Q^T`` the centred ``X_c^T X_c``.
+
+        The ridge coefficients for a penalty ``a`` are ``Q diag(1 / (l + a)) Q^T X_c^T Y_c``.
+        """
+        x_mean, y_mean = self.x_sum / self.n, self.y_sum / self.n
+        values, q = linalg.eigh(self.gram - self.n * np.outer(x_mean, x_mean), overwrite_a=True, check_finite=False, driver="evd")
+        cross = self.cross - (self.n * np.outer(x_mean, y_mean)).astype(self.cross.dtype)
+        q = q.astype(self.cross.dtype)
+        return np.maximum(values, 0.0), q, q.T @ cross, x_mean.astype(self.cross.dtype)
 
 
 def _dual_split(kernel, start, stop, alphas):
@@ -299,13 +330,12 @@ def _split_errors(a, z, y_val, shrink) -> np.ndarray:
 # --- the refit on all training rows -------------------------------------------
 
 
-def _refit_primal(x, y, x_mean, y_mean, alphas, best) -> np.ndarray:
-    u, s, vt = linalg.svd(x - x_mean, full_matrices=False, check_finite=False)
-    z = u.T @ y - np.outer(u.sum(axis=0), y_mean)
-    coef = np.empty((x.shape[1], y.shape[1]), dtype=x.dtype)
+def _refit_primal(moments: _Moments, alphas, best) -> np.ndarray:
+    values, q, z, _ = moments.solution()
+    coef = np.empty(z.shape, dtype=z.dtype)
     for i in np.unique(best):
         cols = best == i
-        coef[:, cols] = vt.T @ ((s / (s**2 + alphas[i]))[:, None] * z[:, cols])
+        coef[:, cols] = q @ ((1.0 / (values + alphas[i])).astype(z.dtype)[:, None] * z[:, cols])
     return coef
 
 
