@@ -190,6 +190,7 @@ def save(recording: Recording, path: str | os.PathLike, voxel_size: float = 3.0)
         "matrix": affine,
     }
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     scipy.io.savemat(
         path,
         {

@@ -76,11 +76,40 @@ def glass_brain(coords: np.ndarray, values: np.ndarray, title: str, label: str) 
 
     fig = plt.figure(figsize=(11, 3.6))
     order = np.argsort(values)
+    low, high = float(np.min(values)), float(np.max(values))
+    if high == low:  # a constant map still needs a colour range
+        low, high = low - 0.5, high + 0.5
     display = plotting.plot_markers(
         values[order], coords[order], node_size=6, node_cmap="viridis", display_mode="lzry",
-        figure=fig, title=title, colorbar=True, alpha=0.8,
+        figure=fig, title=title, colorbar=True, alpha=0.8, node_vmin=low, node_vmax=high,
     )
     display._cbar.set_label(label)
+    return fig
+
+
+def glass_brain_regions(coords: np.ndarray, regions: np.ndarray, title: str, top: int = 9) -> plt.Figure:
+    """Voxels on a glass brain coloured by region: the ``top`` labelled regions with most voxels; the rest grey.
+
+    Voxels without a region ("unlabelled" in atlas data, "elsewhere" in the
+    simulation) count as the rest.
+    """
+    from nilearn import plotting
+
+    regions = np.asarray(regions, dtype=str)
+    labelled = ~np.isin(regions, ("unlabelled", "elsewhere"))
+    names, counts = np.unique(regions[labelled], return_counts=True)
+    shown = names[np.argsort(-counts, kind="stable")][:top]
+    rest = ~np.isin(regions, shown)
+    fig = plt.figure(figsize=(11, 4.2))
+    display = plotting.plot_glass_brain(None, display_mode="lzry", figure=fig, axes=(0, 0.12, 1, 0.88), title=title)
+    handles = []
+    if rest.any():
+        display.add_markers(coords[rest], marker_color="0.75", marker_size=3)
+        handles.append(plt.Line2D([], [], marker="o", ls="", color="0.75", label=f"other or no region ({int(rest.sum())})"))
+    for c, name in enumerate(shown):
+        display.add_markers(coords[regions == name], marker_color=f"C{c}", marker_size=6)
+        handles.append(plt.Line2D([], [], marker="o", ls="", color=f"C{c}", label=f"{name} ({int((regions == name).sum())})"))
+    fig.legend(handles=handles, loc="lower center", ncol=min(5, len(handles)), fontsize=8, frameon=False)
     return fig
 
 

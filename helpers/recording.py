@@ -120,6 +120,22 @@ class Recording:
             )
         return self.runs[index]
 
+    def run_table(self):
+        """Timing per run: TRs, the span they cover, the words shown and when the first and last start."""
+        import pandas as pd
+
+        word_runs = self.word_runs()
+        rows = []
+        for run in np.unique(self.runs):
+            trs, onsets = self.tr_times[self.runs == run], self.onsets[word_runs == run]
+            rows.append({
+                "run": run, "n_trs": len(trs), "first_tr_s": trs[0], "end_s": trs[-1] + self.tr,
+                "n_items": len(onsets),
+                "first_item_s": onsets[0] if len(onsets) else np.nan, "last_item_s": onsets[-1] if len(onsets) else np.nan,
+                "median_step_s": float(np.median(np.diff(onsets))) if len(onsets) > 1 else np.nan,
+            })
+        return pd.DataFrame(rows).set_index("run")
+
     def summary(self) -> dict:
         """A few numbers that describe the recording, for tables in the book."""
         return {
@@ -156,6 +172,8 @@ class SentenceRecording:
         MNI coordinates (mm) of each voxel.
     voxel_regions : array of str, shape (n_voxels,), optional
         Atlas label of each voxel.
+    simulated : bool
+        True for simulated data, which the book labels as such.
     info : dict
         Free-form provenance (the file it came from, voxels dropped, ...).
     """
@@ -166,6 +184,7 @@ class SentenceRecording:
     data: np.ndarray
     voxel_mni: np.ndarray | None = None
     voxel_regions: np.ndarray | None = None
+    simulated: bool = False
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -185,6 +204,16 @@ class SentenceRecording:
     @property
     def n_voxels(self) -> int:
         return self.data.shape[1]
+
+    def summary(self) -> dict:
+        """A few numbers that describe the recording, for tables in the book."""
+        return {
+            "dataset": self.dataset,
+            "subject": self.subject,
+            "simulated": self.simulated,
+            "n_sentences": len(self.sentences),
+            "n_voxels": self.n_voxels,
+        }
 
 
 def _check_voxels(where: str, data: np.ndarray, voxel_mni, voxel_regions) -> None:

@@ -23,7 +23,8 @@ from .rsa import METRICS as RSA_METRICS
 from .smoothing import KERNELS, METHODS
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-DATASETS = ("simulated",)
+DATASETS = ("simulated", "harry_potter", "pereira", "natural_stories")
+BAD_VOXELS = ("drop", "error")
 DESIGNS = ("reading", "events")
 CANDIDATE_SETS = ("all", "test")
 
@@ -35,6 +36,13 @@ class Scenario:
     name: str = "default"
     dataset: str = "simulated"
     seed: int = 0
+    # a real dataset (see helpers.datasets): where its files are, whom to read
+    data_dir: str = "data"
+    subjects: tuple[str, ...] = ()
+    download: bool = False
+    experiment: int = 2
+    tr: float = 2.0
+    bad_voxels: str = "drop"
     # the simulated experiment
     design: str = "reading"
     n_subjects: int = 4
@@ -69,10 +77,17 @@ class Scenario:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "models", tuple(self.models))
+        object.__setattr__(self, "subjects", tuple(str(s) for s in self.subjects))
         object.__setattr__(self, "ks", tuple(int(k) for k in self.ks))
         object.__setattr__(self, "ridge_alphas", tuple(float(a) for a in self.ridge_alphas))
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {DATASETS}.")
+        if self.bad_voxels not in BAD_VOXELS:
+            raise ValueError(f"bad_voxels must be one of {BAD_VOXELS}, got {self.bad_voxels!r}.")
+        if self.experiment not in (2, 3):
+            raise ValueError(f"experiment (Pereira et al.) must be 2 or 3, got {self.experiment!r}.")
+        if not self.tr > 0:
+            raise ValueError(f"tr must be a positive number of seconds, got {self.tr!r}.")
         if self.candidates not in CANDIDATE_SETS:
             raise ValueError(f"candidates must be one of {CANDIDATE_SETS}, got {self.candidates!r}.")
         positive = ("n_subjects", "n_voxels", "n_runs", "csls_neighbours")
@@ -138,8 +153,9 @@ def path_of(scenario: str | Path) -> Path:
 def load(scenario: str | Path = "default", overrides: dict | None = None) -> Scenario:
     """Read a scenario file and apply ``overrides``.
 
-    A relative ``cache_dir`` in the file is taken relative to the file's
-    folder; one given in ``overrides`` relative to the working directory.
+    A relative ``cache_dir`` or ``data_dir`` in the file is taken relative to
+    the file's folder; one given in ``overrides`` relative to the working
+    directory.
     """
     path = path_of(scenario)
     with open(path) as f:
@@ -147,11 +163,12 @@ def load(scenario: str | Path = "default", overrides: dict | None = None) -> Sce
     if not isinstance(values, dict):
         raise ValueError(f"{path}: a scenario file must be a mapping of parameter: value.")
     values.setdefault("name", path.stem)
-    if "cache_dir" in values:
-        values["cache_dir"] = str((path.parent / values["cache_dir"]).resolve())
     overrides = dict(overrides or {})
-    if "cache_dir" in overrides:
-        overrides["cache_dir"] = str(Path(overrides["cache_dir"]).resolve())
+    for folder in ("cache_dir", "data_dir"):
+        if folder in values:
+            values[folder] = str((path.parent / values[folder]).resolve())
+        if folder in overrides:
+            overrides[folder] = str(Path(overrides[folder]).resolve())
     known = field_names()
     for source, given in ((str(path), values), ("overrides", overrides)):
         unknown = sorted(set(given) - set(known))

@@ -122,7 +122,20 @@ def voxel_positions(n_voxels: int, rng: np.random.Generator) -> np.ndarray:
 # Rough MNI centres (mm) of the language network: temporal, inferior frontal and
 # angular gyrus, left then right; right-hemisphere centres count as 15 mm farther.
 LANGUAGE_CENTRES = np.array([[-56, -20, 0], [-48, 22, 10], [-45, -62, 28], [56, -20, 0], [48, 22, 10], [45, -62, 28]])
+REGION_NAMES = ("left temporal", "left inferior frontal", "left angular", "right temporal", "right inferior frontal", "right angular")
+REGION_RADIUS_MM = 20.0
 _RIGHT_PENALTY_MM = 15.0
+
+
+def voxel_regions(positions: np.ndarray) -> np.ndarray:
+    """The simulation's own region labels: the nearest language centre within ``REGION_RADIUS_MM``, else "elsewhere".
+
+    Real recordings carry atlas (AAL) labels; these coarse labels only let the
+    same plots run on simulated voxels.
+    """
+    distance = np.linalg.norm(positions[:, None, :] - LANGUAGE_CENTRES[None], axis=2)
+    nearest = distance.argmin(axis=1)
+    return np.where(distance.min(axis=1) <= REGION_RADIUS_MM, np.array(REGION_NAMES)[nearest], "elsewhere")
 
 
 def responsive_voxels(positions: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -282,6 +295,7 @@ def _subjects(
     bold[:, n_features] *= onset_weight * np.sqrt(n_features) / (bold[:, n_features].std() or 1.0)
     shared_rng = np.random.default_rng([seed, 1_000_003])
     positions = voxel_positions(n_voxels, shared_rng)
+    regions = voxel_regions(positions)
     shared = shared_rng.standard_normal((n_features + 1, n_voxels))
     responsive = responsive_voxels(positions, responsive_fraction, shared_rng)
     recordings = []
@@ -304,6 +318,7 @@ def _subjects(
                 data=data.astype(np.float32),
                 tr=tr,
                 voxel_mni=positions,
+                voxel_regions=regions,
                 simulated=True,
                 info={**info, "snr": snr, "seed": seed, "responsive_voxels": int(responsive.sum())},
             )

@@ -29,17 +29,31 @@ def test_overrides_and_paths(tmp_path):
     assert cfg.seed == 7 and cfg.cache_dir == str((tmp_path / "here").resolve())
 
 
+@pytest.mark.parametrize("name", ["harry_potter", "pereira", "natural_stories"])
+def test_real_dataset_scenarios_read_their_data_beside_the_repository(name):
+    cfg = S.load(name, {"subjects": [1, 2]})
+    assert cfg.dataset == name and cfg.subjects == ("1", "2")
+    assert Path(cfg.data_dir) == (ROOT / "data" / name).resolve()
+    assert S.load(name, {"data_dir": "elsewhere"}).data_dir == str(Path("elsewhere").resolve())
+
+
 def test_bad_scenarios_are_explained(tmp_path):
     with pytest.raises(ValueError, match="unknown parameter\\(s\\) snrr; known parameters: name, dataset"):
         S.load("default", {"snrr": 1})
-    with pytest.raises(FileNotFoundError, match="no scenario named 'nope'; available: default, smoke"):
+    with pytest.raises(FileNotFoundError, match="no scenario named 'nope'; available: default, harry_potter, natural_stories, pereira, smoke"):
         S.load("nope")
     with pytest.raises(ValueError, match="split must be one of"):
         S.load("default", {"split": "random"})
     with pytest.raises(ValueError, match="planted_layer must be between 0 \\(embeddings\\) and 6"):
         S.load("default", {"planted_layer": 7})
-    with pytest.raises(ValueError, match="unknown dataset 'harry_potter'"):
-        S.load("default", {"dataset": "harry_potter"})
+    with pytest.raises(ValueError, match="unknown dataset 'wehbe'"):
+        S.load("default", {"dataset": "wehbe"})
+    with pytest.raises(ValueError, match="bad_voxels must be one of \\('drop', 'error'\\), got 'keep'"):
+        S.load("harry_potter", {"bad_voxels": "keep"})
+    with pytest.raises(ValueError, match="experiment \\(Pereira et al.\\) must be 2 or 3, got 4"):
+        S.load("pereira", {"experiment": 4})
+    with pytest.raises(ValueError, match="tr must be a positive number of seconds"):
+        S.load("natural_stories", {"tr": 0})
     with pytest.raises(ValueError, match="smoothing must be one of \\('paper', 'hrf'\\)"):
         S.load("default", {"smoothing": "fir"})
     with pytest.raises(ValueError, match="kernel must be one of"):

@@ -83,3 +83,9 @@ def test_bad_simulation_input(schedule):
         S.simulate_reading(schedule, np.ones((n_words, 4)), snr=-1)
     with pytest.raises(ValueError, match="n_runs must be between 1 and the number of paragraphs"):
         S.reading_schedule([["a"]], n_runs=2)
+
+
+def test_simulated_voxels_get_the_simulations_own_region_labels():
+    positions = np.array([[-56.0, -20, 0], [-50, 20, 12], [45, -62, 40], [0, 0, 70]])
+    # distances: 0 to left temporal; 6.3 to left inferior frontal; 12 to right angular; > 20 to every centre
+    assert S.voxel_regions(positions).tolist() == ["left temporal", "left inferior frontal", "right angular", "elsewhere"]
