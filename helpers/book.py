@@ -36,6 +36,25 @@ def notebooks() -> list[Path]:
     return [ROOT / f"{f}.ipynb" for f in files]
 
 
+def not_applicable(source: Path, cfg: S.Scenario) -> str | None:
+    """Why a chapter does not apply to the scenario's data, or None when it does."""
+    if source.stem.endswith("smoothing") and cfg.dataset == "pereira":
+        return (
+            "Pereira et al. (2018) recorded one response per sentence: there is no word timing to smooth. "
+            "Each word takes the response to its sentence (chapter 1, `helpers.pereira.word_table`)."
+        )
+    return None
+
+
+def placeholder(source: Path, target: Path, reason: str) -> None:
+    """Write, in place of an executed chapter, its title and why it was not run."""
+    import nbformat
+
+    title = nbformat.read(source, as_version=4).cells[0].source.splitlines()[0]
+    note = nbformat.v4.new_markdown_cell(f"```{{note}}\nThis chapter was not run on this scenario. {reason}\n```")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(title), note]), target)
+
+
 def error_cells(path: Path) -> list[str]:
     """Tracebacks found in an executed notebook (empty when it ran cleanly)."""
     nb = json.loads(path.read_text())
@@ -52,7 +71,7 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
     import papermill as pm
 
     start = time.perf_counter()
-    S.load(scenario, overrides)  # fail early on a bad scenario or override
+    cfg = S.load(scenario, overrides)  # fail early on a bad scenario or override
     scenario_path = str(S.path_of(scenario).resolve())
     out = Path(out).resolve()
     stage = out / "stage"
@@ -65,6 +84,10 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
 
     for source in tqdm(notebooks(), desc="notebooks", unit="nb"):
         target = stage / "notebooks" / source.name
+        reason = not_applicable(source, cfg)
+        if reason:
+            placeholder(source, target, reason)
+            continue
         pm.execute_notebook(
             str(source), str(target),
             parameters={"scenario": scenario_path, "overrides": dict(overrides or {})},

@@ -42,3 +42,20 @@ def test_executed_notebooks_have_no_error_cells(site):
     executed = sorted((site.parent / "stage" / "notebooks").glob("*.ipynb"))
     assert [p.stem for p in executed] == CHAPTERS
     assert all(book.error_cells(p) == [] for p in executed)
+
+
+def test_a_chapter_that_does_not_apply_is_replaced_by_a_note(tmp_path):
+    import nbformat
+
+    from helpers import scenario as S
+
+    chapters = {p.stem: p for p in book.notebooks()}
+    pereira = S.Scenario(dataset="pereira")
+    reason = book.not_applicable(chapters["02_smoothing"], pereira)
+    assert "no word timing to smooth" in reason
+    assert book.not_applicable(chapters["02_smoothing"], S.Scenario()) is None
+    assert all(book.not_applicable(p, pereira) is None for stem, p in chapters.items() if stem != "02_smoothing")
+    target = tmp_path / "02_smoothing.ipynb"
+    book.placeholder(chapters["02_smoothing"], target, reason)
+    cells = nbformat.read(target, as_version=4).cells
+    assert cells[0].source.startswith("# 2.") and reason in cells[1].source and book.error_cells(target) == []
