@@ -167,21 +167,21 @@ def _square(condensed: np.ndarray, n: int) -> np.ndarray:
     return out + out.T
 
 
-def _null_dots(a_square: np.ndarray, b_square: np.ndarray, n_permutations: int, seed: int) -> np.ndarray:
-    """``sum_{i<j} a[i, j] * b[p_i, p_j]`` for each of ``n_permutations`` permutations ``p``.
+def _null_dots(a_squares: np.ndarray, b_square: np.ndarray, n_permutations: int, seed: int) -> np.ndarray:
+    """``sum_{i<j} a_m[i, j] * b[p_i, p_j]`` for each permutation ``p`` and each square ``a_m``, shape (n_permutations, m).
 
     Permutation ``k`` is the ``k``-th ``rng.permutation(n)`` of one
-    ``rng = np.random.default_rng(seed)``. Both squares are symmetric with a
+    ``rng = np.random.default_rng(seed)``. All squares are symmetric with a
     zero diagonal, so the sum is half the sum over all ``(i, j)``. The
     permuted square ``b[p][:, p]`` is one gather (rows, then columns within
-    each row). The dot product is an ``einsum``, not BLAS: a multithreaded
-    BLAS dot of this size is slow on a busy machine.
+    each row), shared by every ``a_m``. The dot products are an ``einsum``,
+    not BLAS: a multithreaded BLAS dot of this size is slow on a busy machine.
     """
     rng = np.random.default_rng(seed)
-    dots = np.empty(n_permutations)
+    dots = np.empty((n_permutations, len(a_squares)))
     for k in range(n_permutations):
-        p = rng.permutation(a_square.shape[0])
-        dots[k] = 0.5 * np.einsum("ij,ij->", a_square, b_square.take(p, axis=0).take(p, axis=1))
+        p = rng.permutation(b_square.shape[0])
+        dots[k] = 0.5 * np.einsum("mij,ij->m", a_squares, b_square.take(p, axis=0).take(p, axis=1))
     return dots
 
 
@@ -220,16 +220,46 @@ def permutation_test(
         is ``1 / (1 + n_permutations)``.
         ``"null"``: array of the ``n_permutations`` permutation scores.
     """
+    test = permutation_test_many([rdm_a], rdm_b, n_permutations, seed)
+    return {"rho": float(test["rho"][0]), "p": float(test["p"][0]), "null": test["null"][:, 0]}
+
+
+def permutation_test_many(
+    rdms_a: list[np.ndarray], rdm_b: np.ndarray, n_permutations: int = 1000, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """:func:`permutation_test` of several RDMs (one per layer, say) against one, corrected across them.
+
+    The same permutations of ``rdm_b``'s labels serve every RDM of
+    ``rdms_a``, so each permutation gives one null score per RDM, and their
+    maximum is the null of the largest score in the family (the max-statistic
+    method of Westfall & Young 1993; Nichols & Holmes 2002). ``p_fwe`` of
+    RDM ``m`` is ``(1 + #(max_m' null_m' >= rho_m)) / (1 + n_permutations)``:
+    it controls the family-wise error rate across the RDMs, without
+    Bonferroni's assumption that the tests are independent (layers of one
+    model are strongly dependent). Entry ``m`` of ``rho``, ``p`` and
+    ``null`` equals ``permutation_test(rdms_a[m], rdm_b, n_permutations, seed)``.
+
+    Returns
+    -------
+    dict
+        ``"rho"``, ``"p"``, ``"p_fwe"``: arrays of shape (m,);
+        ``"null"``: shape (n_permutations, m).
+    """
     if int(n_permutations) != n_permutations or n_permutations < 1:
         raise ValueError(f"n_permutations must be a positive integer, got {n_permutations}.")
-    rho = score(rdm_a, rdm_b)  # validates both RDMs
-    a, b = np.asarray(rdm_a, dtype=np.float64), np.asarray(rdm_b, dtype=np.float64)
-    n = _n_words(a.size)  # at least 3: score() needs 2 or more entries
-    ca, cb = _centred_ranks(a, "rdm_a"), _centred_ranks(b, "rdm_b")
-    dots = _null_dots(_square(ca, n), _square(cb, n), int(n_permutations), seed)
-    null = _correlation(dots, ca @ ca, cb @ cb)
-    p = (1 + int(np.sum(null >= rho - 1e-12))) / (1 + int(n_permutations))
-    return {"rho": rho, "p": p, "null": null}
+    if len(rdms_a) == 0:
+        raise ValueError("rdms_a must hold at least one RDM.")
+    rho = np.array([score(a, rdm_b) for a in rdms_a])  # validates every RDM
+    b = np.asarray(rdm_b, dtype=np.float64)
+    n = _n_words(b.size)  # at least 3: score() needs 2 or more entries
+    cas = [_centred_ranks(np.asarray(a, dtype=np.float64), "rdm_a") for a in rdms_a]
+    cb = _centred_ranks(b, "rdm_b")
+    dots = _null_dots(np.stack([_square(ca, n) for ca in cas]), _square(cb, n), int(n_permutations), seed)
+    null = _correlation(dots, np.array([ca @ ca for ca in cas]), cb @ cb)
+    reach = null >= rho - 1e-12
+    p = (1 + reach.sum(axis=0)) / (1 + int(n_permutations))
+    p_fwe = (1 + (null.max(axis=1)[:, None] >= rho - 1e-12).sum(axis=0)) / (1 + int(n_permutations))
+    return {"rho": rho, "p": p, "p_fwe": p_fwe, "null": null}
 
 
 def compare(

@@ -163,3 +163,36 @@ def test_rdm_and_score_agree_with_rsatoolbox(metric):
         expected = rsatoolbox.rdm.compare(theirs[0], theirs[1], method="spearman")[0, 0]
         assert rsa.score(*ours) == pytest.approx(expected, abs=1e-12)
         assert expected > 0.3
+
+
+def test_many_layers_share_permutations_and_equal_single_tests():
+    rng = np.random.default_rng(8)
+    brain = rsa.rdm(rng.standard_normal((25, 6)))
+    layers = [rsa.rdm(rng.standard_normal((25, 4))) for _ in range(3)]
+    many = rsa.permutation_test_many(layers, brain, n_permutations=60, seed=5)
+    for m, layer in enumerate(layers):
+        one = rsa.permutation_test(layer, brain, n_permutations=60, seed=5)
+        assert many["rho"][m] == pytest.approx(one["rho"]) and many["p"][m] == pytest.approx(one["p"])
+        np.testing.assert_allclose(many["null"][:, m], one["null"])
+    top = many["null"].max(axis=1)
+    expected = [(1 + np.sum(top >= r - 1e-12)) / 61 for r in many["rho"]]
+    np.testing.assert_allclose(many["p_fwe"], expected)
+    assert (many["p_fwe"] >= many["p"]).all()
+
+
+def test_max_statistic_controls_the_family_wise_error_across_layers():
+    """Noise brain, eight noise layers, 40 repetitions: some uncorrected p < 0.05 in many families, p_fwe rarely."""
+    rng = np.random.default_rng(9)
+    any_raw = any_fwe = 0
+    for _ in range(40):
+        brain = rsa.rdm(rng.standard_normal((20, 5)))
+        test = rsa.permutation_test_many([rsa.rdm(rng.standard_normal((20, 5))) for _ in range(8)], brain, 99, seed=int(rng.integers(1000)))
+        any_raw += bool((test["p"] < 0.05).any())
+        any_fwe += bool((test["p_fwe"] < 0.05).any())
+    assert any_raw >= 7  # expected 40 * (1 - 0.95**8) = 13.6 for independent layers
+    assert any_fwe <= 6  # expected 40 * 0.05 = 2
+
+
+def test_many_needs_at_least_one_rdm():
+    with pytest.raises(ValueError, match="rdms_a must hold at least one RDM"):
+        rsa.permutation_test_many([], rsa.rdm(space(5)))
