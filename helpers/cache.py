@@ -5,7 +5,9 @@ the entry's key (a JSON-able dict: parameters, model fingerprint, a hash of
 the text, ...). The key is stored beside the files and checked on every read,
 so an entry is never reused for other parameters. Entries are written into a
 temporary folder and renamed into place when complete: an interrupted run
-leaves no half-written entry behind.
+leaves no half-written entry behind. Long computations can instead resume
+(``get_or_make(..., resume=True)``): their work folder is kept after an
+interruption and handed back on the next call.
 """
 
 from __future__ import annotations
@@ -81,27 +83,35 @@ class Cache:
             )
         return True
 
-    def get_or_make(self, kind: str, key: dict, make: Callable[[Path], None]) -> Path:
-        """Return the entry's folder, calling ``make(tmp_folder)`` first if it is missing.
+    def get_or_make(self, kind: str, key: dict, make: Callable[[Path], None], resume: bool = False) -> Path:
+        """Return the entry's folder, calling ``make(work_folder)`` first if it is missing.
 
-        ``make`` writes its files into the temporary folder it is given; the
-        folder becomes the entry only once ``make`` has returned.
+        ``make`` writes its files into the work folder it is given; the folder
+        becomes the entry only once ``make`` has returned. By default the work
+        folder is a fresh temporary one, removed if ``make`` fails. With
+        ``resume=True`` it is ``<kind>/.<digest>.partial``: it survives a
+        failure or an interruption, and the next call hands it to ``make``
+        again with whatever was finished in it (``make`` must skip that).
         """
         folder = self.entry(kind, key)
         if self.has(kind, key):
             return folder
         folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        if resume:
+            work = folder.parent / f".{folder.name}.partial"
+            work.mkdir(exist_ok=True)
+        else:
+            work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
         try:
-            make(tmp)
-            with open(tmp / KEY_FILE, "w") as f:
+            make(work)
+            with open(work / KEY_FILE, "w") as f:
                 json.dump(key, f, sort_keys=True, indent=1, default=_jsonable)
             if folder.exists():  # an unreadable leftover without key.json
                 shutil.rmtree(folder)
-            os.replace(tmp, folder)
+            os.replace(work, folder)
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
+            if not resume and work.exists():
+                shutil.rmtree(work)
         return folder
 
     def arrays(self, kind: str, key: dict, make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

