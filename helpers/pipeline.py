@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from . import datasets as D
 from . import features as F
 from . import models as M
+from . import pereira as P
 from . import simulate as S
 from . import rsa
 from . import words as W
@@ -26,7 +28,7 @@ from .evaluation import match_dimensions, retrieval_scores
 from .folds import make_splits
 from .procrustes import Procrustes
 from .ridge import Ridge, encoding_scores
-from .recording import Recording
+from .recording import Recording, SentenceRecording
 from .reduction import pca
 from .scenario import Scenario
 from .smoothing import smooth, window_fits
@@ -46,8 +48,19 @@ def schedule(cfg: Scenario) -> S.Schedule:
 
 
 def stimulus_items(cfg: Scenario) -> np.ndarray:
-    """Every item shown, fixation marks included."""
-    return schedule(cfg).items
+    """Every item shown, fixation marks included (sentence datasets: every word of the sentences)."""
+    if cfg.dataset == "simulated":
+        return schedule(cfg).items
+    return D.stimulus(recordings(cfg)[0])
+
+
+def stimulus_runs(cfg: Scenario) -> np.ndarray:
+    """The run of every item of :func:`stimulus_items` (sentence datasets: all in one run)."""
+    if cfg.dataset == "simulated":
+        sched = schedule(cfg)
+        return sched.runs[np.searchsorted(sched.tr_times, sched.onsets, side="right") - 1]
+    rec = recordings(cfg)[0]
+    return np.zeros(len(stimulus_items(cfg)), dtype=int) if isinstance(rec, SentenceRecording) else rec.word_runs()
 
 
 @dataclass(frozen=True)
@@ -74,8 +87,7 @@ def features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved]:
     F.check_options(cfg.context, cfg.pooling)
     resolved = M.resolve(model)
     _, dtype = M.choose_device()
-    sched = schedule(cfg)
-    runs = sched.runs[np.searchsorted(sched.tr_times, sched.onsets, side="right") - 1]
+    runs = stimulus_runs(cfg)
     key = {
         "version": VERSIONS["features"],
         "model": resolved.fingerprint(),
@@ -110,8 +122,15 @@ def lm_features(cfg: Scenario, model: str) -> ModelFeatures:
 
 
 def word_onsets(cfg: Scenario) -> np.ndarray:
-    """Onset (s) of every word occurrence in the scenario's recordings."""
+    """Onset (s) of every word occurrence in the scenario's recordings.
+
+    Sentence datasets have no word timing: there a word's "onset" is the
+    index of its sentence, so a blocked split keeps sentences together and
+    ``buffer_s`` counts sentences.
+    """
     rec = recordings(cfg)[0]
+    if isinstance(rec, SentenceRecording):
+        return P.word_table(rec)[1].astype(np.float64)
     return rec.onsets[word_mask(rec)]
 
 
@@ -121,6 +140,10 @@ def occurrence_types(cfg: Scenario) -> np.ndarray:
 
 
 def recording_key(cfg: Scenario, subject: str) -> dict:
+    if cfg.dataset != "simulated":
+        path = _files(cfg)[[r.subject for r in recordings(cfg)].index(subject)]  # files are read in this order
+        fields = ("dataset", "bad_voxels") + (("tr",) if cfg.dataset == "natural_stories" else ())
+        return {"subject": subject, "file": D.fingerprint(path), **cfg.fields(*fields)}
     planted = lm_features(cfg, cfg.planted_model)
     return {
         "version": VERSIONS["simulation"],
@@ -131,8 +154,15 @@ def recording_key(cfg: Scenario, subject: str) -> dict:
 
 
 @lru_cache(maxsize=4)
-def recordings(cfg: Scenario) -> tuple[Recording, ...]:
-    """The scenario's recordings: the simulated subjects, with the planted driver."""
+def _files(cfg: Scenario) -> tuple:
+    return tuple(D.files(cfg.dataset, cfg.data_dir, cfg.subjects, cfg.experiment, cfg.download))
+
+
+@lru_cache(maxsize=4)
+def recordings(cfg: Scenario) -> tuple[Recording | SentenceRecording, ...]:
+    """The scenario's recordings: a real dataset's subjects (:mod:`helpers.datasets`), or the simulated ones."""
+    if cfg.dataset != "simulated":
+        return D.load(cfg.dataset, list(_files(cfg)), cfg.bad_voxels, cfg.tr, cfg.data_dir)
     planted = lm_features(cfg, cfg.planted_model)
     info = {
         "planted_model": planted.model,
@@ -165,7 +195,7 @@ def brain_dims(cfg: Scenario, recording: Recording, width: int) -> int | None:
     """Number of TR-level PCA components for a model of this width (``None``: all voxels)."""
     if cfg.brain_dims == "voxels":
         return None
-    limit = min(recording.n_trs, recording.n_voxels)
+    limit = min(recording.data.shape)
     return min(limit, width) if cfg.brain_dims == "model" else min(limit, int(cfg.brain_dims))
 
 
@@ -176,6 +206,8 @@ def brain_vectors(cfg: Scenario, recording: Recording, n_components: int | None,
     ``n_components`` (``None`` keeps all voxels), then smoothed to words
     (:mod:`helpers.smoothing`); non-words are dropped. With
     ``outside="ignore"``, words whose window leaves their run get zeros.
+    A sentence recording has no smoothing: each word gets its sentence's
+    (reduced) response (:func:`helpers.pereira.word_table`).
     """
     options = smoothing_options(cfg)
     key = {
@@ -188,15 +220,17 @@ def brain_vectors(cfg: Scenario, recording: Recording, n_components: int | None,
 
     def make() -> dict[str, np.ndarray]:
         data = recording.data if n_components is None else pca(recording.data, n_components)
+        if isinstance(recording, SentenceRecording):
+            return {"vectors": data[P.word_table(recording)[1]]}
         vectors = smooth(recording, data, outside=outside, **options)
         return {"vectors": vectors[word_mask(recording)]}
 
     return cache(cfg).arrays("brain", key, make)["vectors"]
 
 
-def word_mask(recording: Recording) -> np.ndarray:
+def word_mask(recording: Recording | SentenceRecording) -> np.ndarray:
     """Which shown items are words."""
-    return np.array([W.is_word(item) for item in recording.words])
+    return np.array([W.is_word(item) for item in D.stimulus(recording)])
 
 
 DECODERS = ("procrustes", "ridge")
@@ -316,7 +350,9 @@ def rsa_table(cfg: Scenario, progress: bool = True) -> pd.DataFrame:
     Word types are the items: a type's brain vector is the mean over its
     occurrences (as its model vector is). RDMs use ``cfg.rsa_metric``; the
     score is Spearman's rho between their upper triangles, its p-value from
-    ``cfg.n_permutations`` permutations of the word labels (one-sided).
+    ``cfg.n_permutations`` permutations of the brain RDM's word labels
+    (one-sided), and ``p_fwe`` corrected across the model's layers by the
+    maximum statistic (:func:`helpers.rsa.permutation_test_many`).
     """
     types = occurrence_types(cfg)
     tables = []
@@ -325,7 +361,7 @@ def rsa_table(cfg: Scenario, progress: bool = True) -> pd.DataFrame:
         key = {
             **_protocol_key(cfg),
             "method": "rsa",
-            "rsa": cfg.fields("rsa_metric", "n_permutations"),
+            "rsa": {**cfg.fields("rsa_metric", "n_permutations"), "test": "brain labels permuted, max over layers"},
             "smoothing": smoothing_options(cfg),
             "brain_dims": cfg.brain_dims,
             "features": feats.key,
@@ -338,12 +374,14 @@ def rsa_table(cfg: Scenario, progress: bool = True) -> pd.DataFrame:
             for rec in tqdm(recordings(cfg), desc=f"RSA {feats.model}", disable=not progress):
                 brain = brain_vectors(cfg, rec, brain_dims(cfg, rec, feats.vectors.shape[2]))
                 brain_rdm = rsa.rdm(F.type_means(brain[None], types)[1][0], cfg.rsa_metric)
-                for layer, model_rdm in enumerate(model_rdms):
-                    test = rsa.permutation_test(brain_rdm, model_rdm, cfg.n_permutations, seed=cfg.seed)
+                test = rsa.permutation_test_many(model_rdms, brain_rdm, cfg.n_permutations, seed=cfg.seed)
+                for layer in range(len(model_rdms)):
+                    null = test["null"][:, layer]
                     rows.append({
                         **_row_labels(rec, feats, layer), "method": "rsa", "metric": f"rho ({cfg.rsa_metric})",
-                        "value": test["rho"], "p": test["p"], "null_mean": float(np.mean(test["null"])),
-                        "null_95": float(np.percentile(test["null"], 95)), "chance": 0.0, "n_types": len(names),
+                        "value": test["rho"][layer], "p": test["p"][layer], "p_fwe": test["p_fwe"][layer],
+                        "null_mean": float(np.mean(null)), "null_95": float(np.percentile(null, 95)),
+                        "chance": 0.0, "n_types": len(names),
                     })
             return pd.DataFrame(rows)
 

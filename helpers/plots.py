@@ -340,7 +340,8 @@ def rsa_layers(tables: pd.DataFrame | dict[str, pd.DataFrame], planted: tuple[st
 
     Dotted, in each line's colour: the 95th percentile of the permutation
     null (mean over subjects). A star marks layers where every subject's
-    permutation p-value is below 0.05 / n_layers (Bonferroni over layers).
+    p-value, corrected across layers by the maximum statistic (``p_fwe``),
+    is below 0.05.
     """
     if isinstance(tables, pd.DataFrame):
         tables = {"RSA": tables}
@@ -354,12 +355,11 @@ def rsa_layers(tables: pd.DataFrame | dict[str, pd.DataFrame], planted: tuple[st
             ax.fill_between(s["layer"], s["mean"] - s["ci95"], s["mean"] + s["ci95"], color=f"C{c}", alpha=0.2, lw=0)
             null = data.groupby("layer")["null_95"].mean()
             ax.plot(null.index, null.values, color=f"C{c}", ls=":", lw=1)
-            bonferroni = 0.05 / data["layer"].nunique()
-            significant = data.groupby("layer")["p"].max() < bonferroni
+            significant = data.groupby("layer")["p_fwe"].max() < 0.05
             ax.plot(s["layer"][significant.values], s["mean"][significant.values], "*", color=f"C{c}", ms=8)
         ax.axhline(0, color="k", ls="--", lw=1, label="no relation (rho = 0)")
         ax.plot([], [], color="0.3", ls=":", label="95th percentile of the permutation null")
-        ax.plot([], [], "*", color="0.3", label="p < 0.05 / n_layers in every subject")
+        ax.plot([], [], "*", color="0.3", label="p < 0.05 corrected across layers, every subject")
         if planted and planted[0] == model:
             ax.axvline(planted[1], color="C3", ls=":", label=f"planted layer {planted[1]}")
         ax.set_title(model)
