@@ -265,16 +265,20 @@ def decoding_table(cfg: Scenario, method: str = "procrustes", progress: bool = T
     tables = []
     for model in cfg.models:
         feats = lm_features(cfg, model)
-        key = {
-            **_protocol_key(cfg),
-            "method": method,
-            "ridge_alphas": cfg.ridge_alphas if method == "ridge" else None,
-            "smoothing": smoothing_options(cfg),
-            "brain_dims": cfg.brain_dims,
-            "features": feats.key,
-        }
+        key = _decoding_key(cfg, method, feats)
         tables.append(cache(cfg).table("decoding", key, lambda: _decoding_rows(cfg, feats, method, progress=progress)))
     return pd.concat(tables, ignore_index=True)
+
+
+def _decoding_key(cfg: Scenario, method: str, feats: ModelFeatures) -> dict:
+    return {
+        **_protocol_key(cfg),
+        "method": method,
+        "ridge_alphas": cfg.ridge_alphas if method == "ridge" else None,
+        "smoothing": smoothing_options(cfg),
+        "brain_dims": cfg.brain_dims,
+        "features": feats.key,
+    }
 
 
 def precision_curve(cfg: Scenario, model: str, layer: int, method: str = "procrustes",
@@ -293,15 +297,7 @@ def precision_curve(cfg: Scenario, model: str, layer: int, method: str = "procru
         splits = make_splits(cfg.split, occurrence_types(cfg), word_onsets(cfg), cfg.n_folds, cfg.seed, cfg.buffer_s)
         smallest = min(len(np.unique(occurrence_types(cfg)[test])) for _, test in splits)
         curve = dataclasses.replace(curve, ks=tuple(k for k in curve.ks if k <= smallest))
-    key = {
-        **_protocol_key(curve),
-        "method": method,
-        "ridge_alphas": cfg.ridge_alphas if method == "ridge" else None,
-        "smoothing": smoothing_options(cfg),
-        "brain_dims": cfg.brain_dims,
-        "features": feats.key,
-        "layer": layer,
-    }
+    key = {**_decoding_key(curve, method, feats), "layer": layer}
     return cache(cfg).table("precision_curve", key, lambda: _decoding_rows(curve, feats, method, layers=[layer]))
 
 

@@ -21,3 +21,14 @@ def make_recording(onsets, tr_times=None, runs=None, n_voxels=5, seed=0, words=N
 @pytest.fixture
 def recording_factory():
     return make_recording
+
+
+def changed(variables: dict, change: dict) -> dict:
+    """A copy of a file's variables with ``change`` applied: a value replaces, ``None`` deletes."""
+    out = dict(variables)
+    for key, value in change.items():
+        if value is None:
+            del out[key]
+        else:
+            out[key] = value
+    return out

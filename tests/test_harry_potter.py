@@ -6,6 +6,7 @@ import scipy.io
 
 from helpers import harry_potter as HP
 from helpers import simulate as S
+from tests.conftest import changed
 
 # An SPM-style voxel-to-MNI matrix (3 mm, x flipped), applied to 1-based indices.
 AFFINE = np.array([[-3, 0, 0, 81], [0, 3, 0, -115], [0, 0, 3, -53], [0, 0, 0, 1.0]])
@@ -39,12 +40,7 @@ def variables(n_trs=12, **change):
     }
     time = np.c_[2.0 * np.arange(n_trs), 1.0 + (np.arange(n_trs) >= n_trs // 2)]
     out = {"data": data, "time": time, "words": words, "meta": meta}
-    for key, value in change.items():
-        if value is None:
-            del out[key]
-        else:
-            out[key] = value
-    return out
+    return changed(out, change)
 
 
 def write(path, **change):

@@ -6,6 +6,7 @@ from helpers import pereira as P
 from helpers.features import type_means
 from helpers.recording import SentenceRecording
 from helpers.words import word_type
+from tests.conftest import changed
 
 SENTENCES = ["The owl flew home.", "It was late - very late.", "Owls hunt at night.", "The night was cold."]
 COORDS = np.array([[1, 1, 1], [2, 3, 4], [10, 20, 30], [5, 5, 5], [3, 2, 1]])
@@ -40,12 +41,7 @@ def variables(sentences=SENTENCES, **change):
         "keyPassageCategory": cell(["animal"]),
         "meta": meta,
     }
-    for key, value in change.items():
-        if value is None:
-            del out[key]
-        else:
-            out[key] = value
-    return out
+    return changed(out, change)
 
 
 def write(tmp_path, subject="M02", name="data_384sentences.mat", **change):
