@@ -191,16 +191,15 @@ def save(recording: Recording, path: str | os.PathLike, voxel_size: float = 3.0)
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    scipy.io.savemat(
-        path,
-        {
-            "data": recording.data,
-            "time": np.c_[recording.tr_times, recording.runs].astype(np.float64),
-            "words": words,
-            "meta": meta,
-        },
-        do_compression=True,
-    )
+    part = path.with_name(path.name + ".part")  # written whole, then renamed: no half-written file under the name
+    try:
+        with open(part, "wb") as f:
+            variables = {"data": recording.data, "time": np.c_[recording.tr_times, recording.runs].astype(np.float64),
+                         "words": words, "meta": meta}
+            scipy.io.savemat(f, variables, do_compression=True)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
     return path
 
 

@@ -150,3 +150,18 @@ def test_words_out_of_time_order_are_refused(tmp_path):
     words[0, 2] = ("looked", 1.0, 0.5)
     with pytest.raises(ValueError, match="word onsets must be in time order; word 2 \\('looked'\\)"):
         HP.load(write(tmp_path / "subject_3.mat", words=words))
+
+
+def test_an_interrupted_save_leaves_nothing_behind(tmp_path, monkeypatch):
+    schedule = S.reading_schedule(S.load_story().paragraphs[:3], n_runs=1)
+    driver = np.random.default_rng(0).standard_normal((int(np.sum(schedule.items != S.FIXATION)), 4))
+    rec = S.simulate_reading(schedule, driver, n_subjects=1, n_voxels=30, seed=1)[0]
+
+    def interrupted(f, variables, **options):
+        f.write(b"MATLAB 5.0 MAT-file, half of it")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(HP.scipy.io, "savemat", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        HP.save(rec, tmp_path / "subject_1.mat")
+    assert list(tmp_path.iterdir()) == []
