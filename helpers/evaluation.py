@@ -121,11 +121,11 @@ def retrieval_scores(
             correct = np.searchsorted(pool, index[test])
         if max(ks) > len(pool):
             raise ValueError(f"k = {max(ks)} exceeds the {len(pool)} candidate types of fold {fold}.")
+        draws = _type_bootstrap(occurrence_types[test], n_bootstrap, [seed, fold])  # the same resamples for both retrievals
         for method, score in (("csls", lambda q, c: R.csls(q, c, neighbours)), ("cosine", R.cosine)):
             scores = score(queries, lm[pool])
             hits = R.hit_rates(scores, correct, ks)
             null = R.permutation_chance(scores, correct, ks)
-            draws = _type_bootstrap(occurrence_types[test], n_bootstrap, [seed, fold])
             for k in ks:
                 low, high = np.percentile(draws @ hits[k], [2.5, 97.5]) if n_bootstrap else (np.nan, np.nan)
                 rows.append(
