@@ -19,12 +19,29 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
 KEY_FILE = "key.json"
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file whole or not at all: ``write(f)`` fills an open binary file beside ``path``, renamed to ``path`` when done.
+
+    (A file object, not a name, so that ``np.save`` or ``scipy.io.savemat``
+    do not append their own extension to the temporary name.)
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def digest(key: dict) -> str:

@@ -61,6 +61,7 @@ import torch
 from tqdm import tqdm
 
 from . import words as W
+from .cache import write_atomic
 
 POOLINGS = ("mean", "first")
 STORED_DTYPE = "float16"
@@ -458,7 +459,7 @@ def write_features(
         for stale in folder.glob("layer_*.npy"):
             stale.unlink()
     parts.mkdir(parents=True, exist_ok=True)
-    _write_atomic(manifest, lambda path: path.write_text(json.dumps({"plan": digest})))
+    write_atomic(manifest, lambda f: f.write(json.dumps({"plan": digest}).encode()))
     for leftover in parts.glob(".*"):
         shutil.rmtree(leftover)
     todo = [g for g in range(len(plan.groups)) if not (parts / f"{g:05d}").exists()]
@@ -495,18 +496,6 @@ def write_features(
     return record
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` to a hidden temporary path, then rename it to ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as f:  # a file object: np.save would add ".npy" to a name ending in ".tmp"
-        np.save(f, array, allow_pickle=False)
-
-
 def _save_part(part: Path, words: np.ndarray, states: np.ndarray) -> None:
     tmp = part.with_name(f".{part.name}")
     tmp.mkdir()
@@ -525,7 +514,7 @@ def _gather_layers(folder: Path, parts: Path, plan: Plan, progress: bool) -> Non
         out = np.empty((plan.n_words, plan.width), dtype=STORED_DTYPE)
         for words, states in loaded:
             out[words] = states[layer]
-        _write_atomic(path, lambda tmp: _save(tmp, out))
+        write_atomic(path, lambda f: np.save(f, out, allow_pickle=False))
 
 
 def read_features(folder: str | os.PathLike) -> np.ndarray:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .cache import write_atomic
+
 CHECKSUMS = "checksums.json"
 CHUNK = 1 << 16
 
@@ -174,7 +176,4 @@ def _record(dest: Path, digest: str) -> None:
     _writable(dest.parent)
     table = _checksums(dest.parent)
     table[dest.name] = digest
-    tmp = dest.parent / (CHECKSUMS + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(table, f, indent=1, sort_keys=True)
-    os.replace(tmp, dest.parent / CHECKSUMS)
+    write_atomic(dest.parent / CHECKSUMS, lambda f: f.write(json.dumps(table, indent=1, sort_keys=True).encode()))

@@ -51,6 +51,7 @@ import numpy as np
 import scipy.io
 
 from . import matlab as mat
+from .cache import write_atomic
 from .fetch import download
 from .recording import Recording, screen_voxels
 
@@ -191,16 +192,9 @@ def save(recording: Recording, path: str | os.PathLike, voxel_size: float = 3.0)
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")  # written whole, then renamed: no half-written file under the name
-    try:
-        with open(part, "wb") as f:
-            variables = {"data": recording.data, "time": np.c_[recording.tr_times, recording.runs].astype(np.float64),
-                         "words": words, "meta": meta}
-            scipy.io.savemat(f, variables, do_compression=True)
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
-    return path
+    variables = {"data": recording.data, "time": np.c_[recording.tr_times, recording.runs].astype(np.float64),
+                 "words": words, "meta": meta}
+    return write_atomic(path, lambda f: scipy.io.savemat(f, variables, do_compression=True))
 
 
 def _cell(strings: np.ndarray) -> np.ndarray:

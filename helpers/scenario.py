@@ -82,6 +82,9 @@ class Scenario:
         object.__setattr__(self, "ridge_alphas", tuple(float(a) for a in self.ridge_alphas))
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {DATASETS}.")
+        from .features import check_options  # imports torch: only when a scenario is built
+
+        check_options(self.context, self.pooling)
         if self.bad_voxels not in BAD_VOXELS:
             raise ValueError(f"bad_voxels must be one of {BAD_VOXELS}, got {self.bad_voxels!r}.")
         if self.experiment not in (2, 3):

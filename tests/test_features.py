@@ -263,26 +263,32 @@ def test_streaming_matches_memory_and_resumes_without_recomputing(tiny_bert, tmp
 
 def test_an_interruption_while_writing_layers_keeps_the_layers_written(tiny_bert, tmp_path, monkeypatch):
     tokenizer, model, _ = tiny_bert
-    real_save, saved, calls = F._save, [], []
+    real_write, saved, calls = F.write_atomic, [], []
 
-    def save_one_then_stop(path, array):
-        if saved:
-            raise KeyboardInterrupt
-        saved.append(path.name)
-        real_save(path, array)
+    def write_one_layer_then_stop(path, write):
+        if path.name.startswith("layer_"):
+            if saved:
+                raise KeyboardInterrupt
+            saved.append(path.name)
+        return real_write(path, write)
 
-    monkeypatch.setattr(F, "_save", save_one_then_stop)
+    def write_and_note(path, write):
+        if path.name.startswith("layer_"):
+            saved.append(path.name)
+        return real_write(path, write)
+
+    monkeypatch.setattr(F, "write_atomic", write_one_layer_then_stop)
     with pytest.raises(KeyboardInterrupt):
         F.write_features(tmp_path, tokenizer, model, STORY, progress=False)
     assert [p.name for p in tmp_path.glob("layer_*.npy")] == ["layer_000.npy"]
-    monkeypatch.setattr(F, "_save", lambda path, array: saved.append(path.name) or real_save(path, array))
+    monkeypatch.setattr(F, "write_atomic", write_and_note)
     hook = model.register_forward_hook(lambda *args: calls.append(1))
     try:
         record = F.write_features(tmp_path, tokenizer, model, STORY, progress=False)
     finally:
         hook.remove()
     assert calls == [] and record["batches"] == 0  # nothing computed again
-    assert saved == [".layer_000.npy.tmp", ".layer_001.npy.tmp", ".layer_002.npy.tmp"]  # layer 0 written once
+    assert saved == ["layer_000.npy", "layer_001.npy", "layer_002.npy"]  # layer 0 written once
     np.testing.assert_allclose(F.read_features(tmp_path), F.extract(tokenizer, model, STORY, progress=False), atol=1e-2)
 
 

@@ -82,3 +82,11 @@ def test_notebooks_match_the_table_of_contents():
     from helpers.book import notebooks
 
     assert [p.name for p in notebooks()] == [p.name for p in NOTEBOOKS]
+
+
+def test_context_and_pooling_are_checked_when_the_scenario_loads():
+    with pytest.raises(ValueError, match="unknown context 'previous:x'; choose 'sentence', 'run'"):
+        S.load("default", {"context": "previous:x"})
+    with pytest.raises(ValueError, match="unknown pooling 'max'"):
+        S.load("default", {"pooling": "max"})
+    assert S.load("default", {"context": "previous:5"}).context == "previous:5"
