@@ -28,9 +28,9 @@ import time
 
 import torch
 
-from helpers import features as F
-from helpers import models as M
-from helpers.simulate import load_story
+from helpers.lm import extraction as F
+from helpers.lm import models as M
+from helpers.data.simulate import load_story
 
 # Dense (no sparsity) bf16 tensor-core peaks from NVIDIA's data sheets, TFLOP/s.
 PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0}

@@ -2,12 +2,12 @@
 
 5,000 words in about 1,300 word types, 30,000 voxels and 768 language-model
 dimensions, float32 (one subject of Wehbe et al. 2014 against a BERT-sized
-model). Four outer folds over word types (:func:`helpers.folds.type_folds`),
+model). Four outer folds over word types (:func:`helpers.align.folds.type_folds`),
 ten penalties, four inner folds over the training types. Times
 
 * decoding, brain (30,000) -> model (768), ``Ridge(per_target=False)``: the
   dual form, one kernel per outer fold;
-* encoding, model (768) -> every voxel, :func:`helpers.ridge.encoding_scores`:
+* encoding, model (768) -> every voxel, :func:`helpers.align.ridge.encoding_scores`:
   the primal form, one penalty per voxel.
 
 The synthetic brain is a low-rank linear function of the model vectors in a
@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from helpers.folds import type_folds
-from helpers.ridge import Ridge, encoding_scores
+from helpers.align.folds import type_folds
+from helpers.align.ridge import Ridge, encoding_scores
 
 
 def synthetic(n_words: int, n_types: int, n_voxels: int, n_dims: int, seed: int = 0):

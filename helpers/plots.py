@@ -9,11 +9,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from . import words as W
-from .recording import Recording
-from .smoothing import paper_weights, word_weights
+from .align.statistics import summarise
+from .brain.smoothing import paper_weights, word_weights
+from .data import words as W
+from .data.recording import Recording
 
 
 def _tag(recording_or_simulated) -> str:
@@ -52,22 +52,6 @@ def timeline(rec: Recording, zoom_s: float = 30.0) -> plt.Figure:
     return fig
 
 
-def intersubject_correlation(recordings: list[Recording]) -> np.ndarray:
-    """Per voxel, the mean correlation of each subject's time course with the others' average.
-
-    A simple data-driven map of where the stimulus drives the signal; it needs
-    at least two subjects sharing voxels and TRs.
-    """
-    if len(recordings) < 2:
-        raise ValueError("inter-subject correlation needs at least two subjects.")
-    data = np.stack([r.data for r in recordings]).astype(np.float64)
-    z = (data - data.mean(axis=1, keepdims=True)) / data.std(axis=1, keepdims=True)
-    out = np.zeros(data.shape[2])
-    for s in range(len(recordings)):
-        others = np.delete(z, s, axis=0).mean(axis=0)
-        others = (others - others.mean(axis=0)) / others.std(axis=0)
-        out += (z[s] * others).mean(axis=0)
-    return out / len(recordings)
 
 
 def glass_brain(coords: np.ndarray, values: np.ndarray, title: str, label: str) -> plt.Figure:
@@ -156,7 +140,7 @@ def smoothing_kernel(rec: Recording, word_index: list[int], **window) -> plt.Fig
 
 def kernel_comparison(rec: Recording, word: int, variants: dict[str, dict]) -> plt.Figure:
     """One word's weight on each TR under several smoothing settings (``label -> word_weights options``)."""
-    rows = {label: word_weights(rec, **options).toarray()[word] for label, options in variants.items()}
+    rows = {label: word_weights(rec, **{"outside": "ignore", **options}).toarray()[word] for label, options in variants.items()}
     cols = np.flatnonzero(np.any([r > 0 for r in rows.values()], axis=0))
     fig, ax = plt.subplots(figsize=(8, 3.4))
     width = 0.8 / len(rows)
@@ -191,55 +175,10 @@ def delay_curve(table: pd.DataFrame, metric: str = "P@10", retrieval: str = "csl
     return fig
 
 
-def mean_and_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Mean and half-width of a t-based confidence interval."""
-    values = np.asarray(values, dtype=np.float64)
-    if len(values) < 2:
-        return float(values.mean()), float("nan")
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return float(values.mean()), float(half)
 
 
-def summarise(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Mean, 95 % CI and chance levels of ``value`` per group, over subjects and folds.
-
-    The interval treats the subject x fold scores as independent, which they
-    are not quite (folds share training data): read it as a guide.
-    """
-    rows = []
-    for key, group in table.groupby(by, sort=True):
-        mean, half = mean_and_ci(group["value"].to_numpy())
-        row = {**dict(zip(by, key if isinstance(key, tuple) else (key,))), "mean": mean, "ci95": half,
-               "chance": group["chance"].mean(), "n": len(group)}
-        if "chance_permuted" in group:
-            row["chance_permuted"] = group["chance_permuted"].mean()
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
-def layer_rank(table: pd.DataFrame, model: str, layer: int, **where) -> dict:
-    """Where ``layer`` ranks among ``model``'s layers by mean score (1 = best), on the rows matching ``where``.
-
-    ``within_best_ci`` says whether its mean reaches the lower end of the
-    best layer's 95 % interval (:func:`summarise`), i.e. whether the data
-    can tell it apart from the best.
-    """
-    rows = table[table["model"] == model]
-    for column, value in where.items():
-        rows = rows[rows[column] == value]
-    if layer not in set(rows["layer"]):
-        raise ValueError(f"no rows for {model} layer {layer} with {where}; layers present: {sorted(set(rows['layer']))}.")
-    s = summarise(rows, ["layer"]).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
-    best, mine = s.iloc[0], s[s["layer"] == layer].iloc[0]
-    return {
-        "layer": layer,
-        "rank": int(s.index[s["layer"] == layer][0]) + 1,
-        "n_layers": len(s),
-        "mean": float(mine["mean"]),
-        "best_layer": int(best["layer"]),
-        "best_mean": float(best["mean"]),
-        "within_best_ci": bool(mine["mean"] >= best["mean"] - np.nan_to_num(best["ci95"])),
-    }
 
 
 def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "P@10", retrieval: str = "csls",

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers.recording import Recording
+from helpers.data.recording import Recording
 
 
 def make_recording(onsets, tr_times=None, runs=None, n_voxels=5, seed=0, words=None, tr=2.0):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.cache import Cache, digest
+from helpers.run.cache import Cache, digest
 
 
 def test_arrays_are_computed_once_then_read_back(tmp_path):
@@ -64,19 +64,3 @@ def test_a_resumable_entry_keeps_its_work_after_an_interruption(tmp_path):
     assert [p.name for p in (tmp_path / "k").iterdir()] == [folder.name]  # the work folder became the entry
     cache.get_or_make("k", {"p": 1}, make, resume=True)
     assert len(seen) == 2
-
-
-def test_write_atomic_writes_whole_files_or_nothing(tmp_path):
-    from helpers.cache import write_atomic
-
-    path = write_atomic(tmp_path / "a.npy", lambda f: np.save(f, np.arange(3), allow_pickle=False))
-    np.testing.assert_array_equal(np.load(path), [0, 1, 2])
-
-    def half_then_fail(f):
-        f.write(b"half")
-        raise OSError("disk full")
-
-    with pytest.raises(OSError, match="disk full"):
-        write_atomic(tmp_path / "a.npy", half_then_fail)
-    np.testing.assert_array_equal(np.load(path), [0, 1, 2])  # the old content stays
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy"]

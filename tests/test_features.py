@@ -1,11 +1,15 @@
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import features as F
-from helpers import models as M
+from helpers.lm import extraction as F
+from helpers.lm import passages as T
+from helpers.lm import storage as D
+from helpers.lm import vectors as V
+from helpers.lm import models as M
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +60,7 @@ STORY = ["The", "ferry", "crossed.", "+", "Mara", "watched", "the", "unbelievabl
 
 
 def pooled_tokens(tokenizer, items, index, context="sentence"):
-    table = F.token_table(tokenizer, items, index, context)
+    table = T.token_table(tokenizer, items, index, context)
     return [(row.token, row.word) for row in table.itertuples() if isinstance(row.word, str)]
 
 
@@ -100,24 +104,24 @@ def test_token_word_index_on_hand_made_offsets():
     spans = np.array([[0, 5], [6, 9], [11, 14]])
     # special token, 'Hel', 'lo', ' owl' (leading space), ',', ' ran', '.'
     offsets = np.array([[0, 0], [0, 3], [3, 5], [5, 9], [9, 10], [10, 14], [14, 15]])
-    assert F.token_word_index(offsets, spans).tolist() == [-1, 0, 0, 1, -1, 2, -1]
+    assert T.token_word_index(offsets, spans).tolist() == [-1, 0, 0, 1, -1, 2, -1]
 
 
 def test_passages_of_each_context():
     items = ["A", "cat", "sat.", "+", "It", "slept.", "Then", "rain."]
     runs = [0, 0, 0, 0, 0, 0, 1, 1]
-    sentence = F.passages(items, "sentence")
+    sentence = T.passages(items, "sentence")
     assert [p.text for p in sentence] == ["A cat sat.", "It slept.", "Then rain."]
     assert sentence[0].spans.tolist() == [[0, 1], [2, 5], [6, 9]] and sentence[0].read.all()
-    run = F.passages(items, "run", runs)
+    run = T.passages(items, "run", runs)
     assert [p.text for p in run] == ["A cat sat. It slept.", "Then rain."]  # the fixation mark is not text
     assert run[0].items.tolist() == [0, 1, 2, 4, 5]
-    previous = F.passages(items, "previous:2", runs)
+    previous = T.passages(items, "previous:2", runs)
     assert [p.text for p in previous] == ["A", "A cat", "A cat sat.", "cat sat. It", "sat. It slept.", "Then", "Then rain."]
     assert [p.read.tolist() for p in previous[:3]] == [[True], [False, True], [False, False, True]]
-    assert [p.text for p in F.passages(items, "previous:0")] == ["A", "cat", "sat.", "It", "slept.", "Then", "rain."]
+    assert [p.text for p in T.passages(items, "previous:0")] == ["A", "cat", "sat.", "It", "slept.", "Then", "rain."]
     with pytest.raises(ValueError, match="one run per item"):
-        F.passages(items, "run", runs[:3])
+        T.passages(items, "run", runs[:3])
 
 
 def test_windows_on_hand_made_tokens():
@@ -125,14 +129,14 @@ def test_windows_on_hand_made_tokens():
     ids = np.array([101, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 102])
     target = np.array([-1, 0, 0, 1, 2, 2, 2, 3, 4, 4, 4, -1])
     special = np.array([1] + [0] * 10 + [1])
-    assert F.windows(ids, target, special, 12)[0][0] is ids  # fits: unchanged
+    assert T.windows(ids, target, special, 12)[0][0] is ids  # fits: unchanged
     # limit 6: windows of 4 text tokens every 2 tokens, starting at 0, 2, 4, 6
-    got = F.windows(ids, target, special, 6)
+    got = T.windows(ids, target, special, 6)
     assert [w[0].tolist() for w in got] == [[101, 11, 12, 13, 14, 102], [101, 13, 14, 15, 16, 102], [101, 15, 16, 17, 18, 102], [101, 17, 18, 19, 20, 102]]
     # each word is read where it has the most left context among the windows that hold it whole
     assert [w[1].tolist() for w in got] == [[-1, 0, 0, 1, -1, -1], [-1, -1, 2, 2, 2, -1], [-1, -1, -1, 3, -1, -1], [-1, -1, 4, 4, 4, -1]]
     with pytest.raises(ValueError, match="more tokens than half"):
-        F.windows(ids, np.array([-1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, -1]), special, 6)
+        T.windows(ids, np.array([-1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, -1]), special, 6)
 
 
 @pytest.mark.parametrize("which", ["minilm", "smollm"])
@@ -243,19 +247,19 @@ def test_streaming_matches_memory_and_resumes_without_recomputing(tiny_bert, tmp
                 raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):
-            F.write_features(tmp_path, tokenizer, model, items, on_part=interrupt, **options)
+            D.write_features(tmp_path, tokenizer, model, items, on_part=interrupt, **options)
         assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["00000", "00001"]
         assert len(calls) == len(plan.groups[0]) + len(plan.groups[1])
         calls.clear()
         finished = []
-        record = F.write_features(tmp_path, tokenizer, model, items, on_part=finished.append, **options)
+        record = D.write_features(tmp_path, tokenizer, model, items, on_part=finished.append, **options)
     finally:
         hook.remove()
     assert finished == list(range(2, len(plan.groups)))  # the two saved groups are not computed again
     assert len(calls) == sum(len(group) for group in plan.groups[2:]) == record["batches"]
     assert not (tmp_path / "parts").exists() and not (tmp_path / "plan.json").exists()
     assert json.loads((tmp_path / "extraction.json").read_text())["stored"] == "float16"
-    stored = F.read_features(tmp_path)
+    stored = D.read_features(tmp_path)
     assert stored.dtype == np.float32 and np.load(tmp_path / "layer_000.npy").dtype == np.float16
     expected = F.extract(tokenizer, model, items, progress=False)
     np.testing.assert_allclose(stored, expected, atol=2e-3 * np.abs(expected).max())
@@ -263,7 +267,7 @@ def test_streaming_matches_memory_and_resumes_without_recomputing(tiny_bert, tmp
 
 def test_an_interruption_while_writing_layers_keeps_the_layers_written(tiny_bert, tmp_path, monkeypatch):
     tokenizer, model, _ = tiny_bert
-    real_write, saved, calls = F.write_atomic, [], []
+    real_write, saved, calls = D.write_atomic, [], []
 
     def write_one_layer_then_stop(path, write):
         if path.name.startswith("layer_"):
@@ -277,19 +281,19 @@ def test_an_interruption_while_writing_layers_keeps_the_layers_written(tiny_bert
             saved.append(path.name)
         return real_write(path, write)
 
-    monkeypatch.setattr(F, "write_atomic", write_one_layer_then_stop)
+    monkeypatch.setattr(D, "write_atomic", write_one_layer_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        F.write_features(tmp_path, tokenizer, model, STORY, progress=False)
+        D.write_features(tmp_path, tokenizer, model, STORY, progress=False)
     assert [p.name for p in tmp_path.glob("layer_*.npy")] == ["layer_000.npy"]
-    monkeypatch.setattr(F, "write_atomic", write_and_note)
+    monkeypatch.setattr(D, "write_atomic", write_and_note)
     hook = model.register_forward_hook(lambda *args: calls.append(1))
     try:
-        record = F.write_features(tmp_path, tokenizer, model, STORY, progress=False)
+        record = D.write_features(tmp_path, tokenizer, model, STORY, progress=False)
     finally:
         hook.remove()
     assert calls == [] and record["batches"] == 0  # nothing computed again
     assert saved == ["layer_000.npy", "layer_001.npy", "layer_002.npy"]  # layer 0 written once
-    np.testing.assert_allclose(F.read_features(tmp_path), F.extract(tokenizer, model, STORY, progress=False), atol=1e-2)
+    np.testing.assert_allclose(D.read_features(tmp_path), F.extract(tokenizer, model, STORY, progress=False), atol=1e-2)
 
 
 def test_a_resumed_run_cut_differently_starts_again(tiny_bert, tmp_path):
@@ -299,15 +303,15 @@ def test_a_resumed_run_cut_differently_starts_again(tiny_bert, tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        F.write_features(tmp_path, tokenizer, model, STORY * 10, token_budget=64, memory_mib=0.005, on_part=stop, progress=False)
+        D.write_features(tmp_path, tokenizer, model, STORY * 10, token_budget=64, memory_mib=0.005, on_part=stop, progress=False)
     # a larger memory budget: the same batches in one group, so the saved part does not fit the new cut
-    record = F.write_features(tmp_path, tokenizer, model, STORY * 10, token_budget=64, memory_mib=1, progress=False)
+    record = D.write_features(tmp_path, tokenizer, model, STORY * 10, token_budget=64, memory_mib=1, progress=False)
     assert record["groups"] == "1 of 1 computed"
 
 
 def test_pipeline_keeps_one_entry_per_parameter_set(tiny_bert, tmp_path, monkeypatch):
-    from helpers import pipeline
-    from helpers.scenario import Scenario
+    from helpers.run import pipeline
+    from helpers.run.scenario import Scenario
 
     folder = tiny_bert[2]
     loads = []
@@ -315,11 +319,17 @@ def test_pipeline_keeps_one_entry_per_parameter_set(tiny_bert, tmp_path, monkeyp
     monkeypatch.setattr(M, "load", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
     cfg = Scenario(models=(folder,), cache_dir=str(tmp_path))
     feats = pipeline.lm_features(cfg, folder)
+    # another variant of the scenario with the same features shares the one copy in memory
+    assert pipeline.lm_features(dataclasses.replace(cfg, split="blocks", snr=3.0), folder).vectors is feats.vectors
     n_words = len(pipeline.occurrence_types(cfg))
     assert feats.vectors.shape == (3, n_words, 16) and feats.vectors.dtype == np.float32
     assert feats.extraction["device"] == "cpu" and feats.extraction["tokens_per_s"] > 0
-    assert feats.key["dtype"] == "float32" and feats.key["stored"] == "float16" and len(feats.key["run_starts"]) == cfg.n_runs - 1
-    pipeline.lm_features.cache_clear()
+    # the key holds the dtype the model ran in (the device's default here), never the device
+    assert feats.key["dtype"] == str(M.choose_device()[1]).removeprefix("torch.") and "cpu" not in json.dumps(feats.key)
+    assert feats.key["stored"] == "float16" and len(feats.key["run_starts"]) == cfg.n_runs - 1
+    pinned = pipeline.features_key(Scenario(models=(folder,), cache_dir=str(tmp_path), lm_dtype="bfloat16"), folder)[0]
+    assert pinned["dtype"] == "bfloat16" and pinned != feats.key
+    pipeline.MEMORY.clear()
     np.testing.assert_array_equal(pipeline.lm_features(cfg, folder).vectors, feats.vectors)  # read back
     assert len(loads) == 1
     for change in ({"pooling": "first"}, {"context": "previous:2"}, {"context": "run"}):
@@ -335,7 +345,7 @@ def test_word_across_layers():
     vectors = np.zeros((3, 2, 2), dtype=np.float32)
     vectors[:, 0] = [[1, 0], [1, 1], [0, 2]]  # the word turns by 45 degrees twice
     vectors[:, 1] = [[1, 0], [0, 1], [0, 1]]
-    table = F.word_across_layers(vectors, 0)
+    table = V.word_across_layers(vectors, 0)
     np.testing.assert_allclose(table["norm"], [1, np.sqrt(2), 2])
     np.testing.assert_allclose(table["cosine with previous layer"][1:], [np.sqrt(0.5)] * 2)
     np.testing.assert_allclose(table["cosine with embedding layer"], [1, np.sqrt(0.5), 0], atol=1e-12)
@@ -344,12 +354,12 @@ def test_word_across_layers():
 
 def test_type_means():
     vectors = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
-    names, means = F.type_means(vectors, ["b", "a", "b", "c"])
+    names, means = V.type_means(vectors, ["b", "a", "b", "c"])
     assert names.tolist() == ["a", "b", "c"]
     np.testing.assert_allclose(means[:, 1], (vectors[:, 0] + vectors[:, 2]) / 2)
     np.testing.assert_allclose(means[:, 0], vectors[:, 1])
     with pytest.raises(ValueError, match="one type per occurrence"):
-        F.type_means(vectors, ["a"])
+        V.type_means(vectors, ["a"])
 
 
 def test_bad_options(minilm):

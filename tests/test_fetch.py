@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from helpers import fetch as F
-from helpers import harry_potter as HP
+from helpers.data import fetch as F
+from helpers.data import harry_potter as HP
 
 pytestmark = pytest.mark.filterwarnings("ignore:downloading .* over plain HTTP")
 

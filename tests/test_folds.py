@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers.folds import block_folds, make_splits, type_folds
+from helpers.align.folds import block_folds, make_splits, type_folds
 
 
 def test_type_folds_keep_test_types_unseen_and_cover_everything():

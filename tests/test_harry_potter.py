@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from helpers import harry_potter as HP
-from helpers import simulate as S
+from helpers.data import harry_potter as HP
+from helpers.data import simulate as S
 from tests.conftest import changed
 
 # An SPM-style voxel-to-MNI matrix (3 mm, x flipped), applied to 1-based indices.
@@ -28,7 +28,7 @@ def variables(n_trs=12, **change):
     data = np.random.default_rng(0).standard_normal((n_trs, len(COORDS)))
     words = np.zeros((1, len(WORDS)), dtype=[("text", object), ("start", object), ("length", object)])
     for i, (w, t) in enumerate(zip(WORDS, ONSETS)):
-        words[0, i] = (w, t, 0.5)
+        words[0, i] = (cell([w]), t, 0.5)  # text is a 1 x 1 cell holding the string, as in the real files
     volume = np.zeros((10, 20, 30))
     volume[tuple((COORDS - 1).T)] = np.arange(1, len(COORDS) + 1)
     meta = {
@@ -61,6 +61,42 @@ def test_load_reads_every_field(tmp_path):
     assert rec.voxel_regions.tolist() == ["Precentral_L", "unlabelled", "Precentral_R", "Precentral_L"]
     assert rec.info == {"file": str(tmp_path / "subject_3.mat")}
     assert rec.word_runs().tolist() == [1, 1, 1, 1, 2, 2]
+
+
+def test_the_real_layout_is_what_the_papers_indexing_reads(tmp_path):
+    raw = scipy.io.loadmat(write(tmp_path / "subject_3.mat"))
+    assert [raw["words"][0][i][0][0][0][0] for i in range(len(WORDS))] == WORDS  # text: a 1 x 1 cell
+    assert [raw["words"][0][i][1][0][0] for i in range(len(WORDS))] == ONSETS  # start: a number
+
+
+def test_plain_string_texts_load_too(tmp_path):
+    words = np.zeros((1, len(WORDS)), dtype=[("text", object), ("start", object), ("length", object)])
+    for i, (w, t) in enumerate(zip(WORDS, ONSETS)):
+        words[0, i] = (w, t, 0.5)
+    rec = HP.load(write(tmp_path / "subject_3.mat", words=words))
+    assert rec.words.tolist() == WORDS
+
+
+def test_a_full_sized_file_in_the_real_layout(tmp_path):
+    """5,176 items in four runs with 20 s of rest first, texts in cells: every item and onset comes back."""
+    n_items, n_trs = 5176, 1351
+    texts = [("+" if i % 50 == 0 else f"w{i}") for i in range(n_items)]
+    onsets = 20.0 + 0.5 * np.arange(n_items) + 30.0 * (np.arange(n_items) // 1294)  # 20 s rest, then runs apart
+    words = np.zeros((1, n_items), dtype=[("text", object), ("start", object), ("length", object)])
+    for i, (w, t) in enumerate(zip(texts, onsets)):
+        words[0, i] = (cell([w]), t, 0.5)
+    time = np.c_[2.0 * np.arange(n_trs), 1 + np.arange(n_trs) * 4 // n_trs]
+    rec = HP.load(write(tmp_path / "subject_3.mat", n_trs=n_trs, words=words, time=time))
+    assert len(rec.words) == 5176 and rec.words[1] == "w1" and rec.words[50] == "+"
+    np.testing.assert_array_equal(rec.onsets, onsets)
+    assert rec.n_trs == 1351 and rec.runs[-1] == 4
+
+
+def test_a_text_cell_holding_more_than_one_string_is_refused(tmp_path):
+    words = variables()["words"]
+    words[0, 2] = (cell(["looked", "up"]), 5.0, 0.5)
+    with pytest.raises(ValueError, match=r"words\(3\)\.text should be a string or a 1 x 1 cell holding one"):
+        HP.load(write(tmp_path / "subject_3.mat", words=words))
 
 
 def test_simulated_recording_round_trips_exactly(tmp_path):

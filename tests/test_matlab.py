@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from helpers import matlab as mat
+from helpers.data import matlab as mat
 
 
 def roundtrip(tmp_path, **variables):

@@ -2,7 +2,7 @@ import importlib.metadata
 
 import pytest
 
-from helpers import models as M
+from helpers.lm import models as M
 
 
 def test_unknown_model_lists_the_known_ones():
@@ -73,8 +73,12 @@ def test_random_model_from_the_registry_offline(monkeypatch):
     assert "tokenizer of all-MiniLM-L6-v2 (fallback" in resolved.source
     assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 128
     assert tokenizer("owl")["input_ids"] == [101, 13547, 102]  # bert-base-uncased's vocabulary
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
     again = M.load("random:bert-tiny", device="cpu")[1]
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    assert torch.equal(torch.rand(3), expected)  # loading left the caller's random state as it was
     with torch.inference_mode():
         states = model(**tokenizer("the owl", return_tensors="pt"), output_hidden_states=True).hidden_states
     assert len(states) == 3 and states[-1].shape == (1, 4, 128)

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import scipy.io
 
-from helpers import pereira as P
-from helpers.features import type_means
-from helpers.recording import SentenceRecording
-from helpers.words import word_type
+from helpers.data import pereira as P
+from helpers.lm.vectors import type_means
+from helpers.data.recording import SentenceRecording
+from helpers.data.words import word_type
 from tests.conftest import changed
 
 SENTENCES = ["The owl flew home.", "It was late - very late.", "Owls hunt at night.", "The night was cold."]
@@ -81,12 +81,13 @@ def test_voxel_metadata_is_optional(tmp_path):
     assert rec.info["voxel_metadata_missing"] == ["matrix", "atlases"]
 
 
-def test_word_table_and_the_word_vector_rule(tmp_path):
+def test_sentence_items_and_the_word_vector_rule(tmp_path):
     rec = P.load(write(tmp_path))
-    items, sentence = P.word_table(rec)
+    items, sentence = rec.stimulus, rec.item_sentences()
     assert items.tolist() == ["The", "owl", "flew", "home.", "It", "was", "late", "very", "late.",
                               "Owls", "hunt", "at", "night.", "The", "night", "was", "cold."]  # "-" is not a word
     assert sentence.tolist() == [0] * 4 + [1] * 5 + [2] * 4 + [3] * 4
+    np.testing.assert_array_equal(rec.item_times(), sentence) and np.testing.assert_array_equal(rec.item_runs(), 0)
     types, vectors = type_means(rec.data[sentence], [word_type(w) for w in items])
     np.testing.assert_allclose(vectors[types.tolist().index("night")], rec.data[[2, 3]].mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(vectors[types.tolist().index("owl")], rec.data[0], rtol=1e-6)

@@ -3,10 +3,10 @@ import pytest
 from scipy.linalg import orthogonal_procrustes
 from scipy.stats import ortho_group
 
-from helpers import retrieval as R
-from helpers.evaluation import retrieval_scores
-from helpers.folds import type_folds
-from helpers.procrustes import Procrustes
+from helpers.align import retrieval as R
+from helpers.align.evaluation import retrieval_scores
+from helpers.align.folds import type_folds
+from helpers.align.procrustes import Procrustes
 
 
 def test_orientation_matches_scipy():
@@ -45,7 +45,6 @@ def test_csls_beats_cosine_when_a_hub_attracts_every_query():
     rng = np.random.default_rng(5)
     n, dim = 200, 20
     candidates = rng.standard_normal((n, dim))
-    hub = candidates.mean(axis=0) + 0.1 * rng.standard_normal(dim)
     centre = rng.standard_normal(dim) * 3  # a direction shared by all queries
     candidates[0] = centre  # candidate 0 is a hub: close to every query
     queries = candidates[1:] + centre / 1.5 + 0.5 * rng.standard_normal((n - 1, dim))
@@ -100,3 +99,66 @@ def test_bad_retrieval_input():
         retrieval_scores(constant, occ, names, vectors, Procrustes, splits)
     with pytest.raises(ValueError, match="a test type also occurs in training"):
         retrieval_scores(brain, occ, names, vectors, Procrustes, [(np.ones(8, bool), np.ones(8, bool))])
+
+
+def test_the_papers_protocol_against_an_independent_computation():
+    """Min-max scaling of both sides over all rows, Procrustes on the training pairs, CSLS with r_S over all mapped rows."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    rng = np.random.default_rng(8)
+    n_types, dim = 40, 6
+    type_vectors = rng.standard_normal((n_types, dim)) * rng.uniform(0.5, 3, dim)
+    names = np.array([f"t{i:02d}" for i in range(n_types)])
+    occurrences = np.repeat(np.arange(n_types), 3)
+    brain = type_vectors[occurrences] @ ortho_group.rvs(dim, random_state=9) + rng.standard_normal((len(occurrences), dim))
+    splits = type_folds(names[occurrences], 4, seed=0)
+    rows = retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=(1, 5),
+                            scaling="minmax", csls_reference="all", n_bootstrap=0)
+    x, y = MinMaxScaler().fit_transform(brain), MinMaxScaler().fit_transform(type_vectors)
+    for fold, (train, test) in enumerate(splits):
+        rotation, _ = orthogonal_procrustes(x[train], y[occurrences[train]])  # x R ~ y
+        mapped = x @ rotation
+        unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731
+        cos_all = unit(mapped) @ unit(y).T  # every mapped brain row x every type
+        r_s = np.sort(cos_all, axis=0)[-10:].mean(axis=0)  # each type: its 10 nearest mapped rows, train and test
+        cos_test = cos_all[test]
+        r_t = np.sort(cos_test, axis=1)[:, -10:].mean(axis=1)
+        csls = 2 * cos_test - r_t[:, None] - r_s[None, :]
+        rank = (csls > csls[np.arange(test.sum()), occurrences[test]][:, None]).sum(axis=1)
+        for k in (1, 5):
+            ours = next(r["value"] for r in rows if r["fold"] == fold and r["retrieval"] == "csls" and r["metric"] == f"P@{k}")
+            assert ours == pytest.approx(np.mean(rank < k))
+    careful = retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=(1, 5), n_bootstrap=0)
+    assert [r["value"] for r in careful] != [r["value"] for r in rows]  # the protocols differ on these data
+
+
+def test_min_max_scaling_ignores_centring_and_rejects_unknown_settings():
+    rng = np.random.default_rng(10)
+    names = np.array(["a", "b", "c", "d", "e", "f"])
+    vectors = rng.standard_normal((6, 3))
+    occ = np.repeat(names, 2)
+    brain = vectors[np.repeat(np.arange(6), 2)] + 0.1 * rng.standard_normal((12, 3))
+    splits = type_folds(occ, 2, seed=0)
+    shifted = retrieval_scores(brain + 100.0, occ, names, vectors, Procrustes, splits, ks=(1,), scaling="minmax", n_bootstrap=0)
+    plain = retrieval_scores(brain, occ, names, vectors, Procrustes, splits, ks=(1,), scaling="minmax", n_bootstrap=0)
+    assert [r["value"] for r in shifted] == pytest.approx([r["value"] for r in plain])  # min-max removes any offset
+    with pytest.raises(ValueError, match=r"scaling must be one of \('centre', 'minmax'\), got 'zscore'"):
+        retrieval_scores(brain, occ, names, vectors, Procrustes, splits, ks=(1,), scaling="zscore")
+    with pytest.raises(ValueError, match=r"csls_reference must be one of \('test', 'all'\)"):
+        retrieval_scores(brain, occ, names, vectors, Procrustes, splits, ks=(1,), csls_reference="train")
+    with pytest.raises(ValueError, match="3 brain arrays for 2 splits"):
+        retrieval_scores([brain] * 3, occ, names, vectors, Procrustes, splits, ks=(1,))
+
+
+def test_one_brain_array_per_fold_is_used_by_its_fold():
+    rng = np.random.default_rng(11)
+    n_types, dim = 30, 5
+    vectors = rng.standard_normal((n_types, dim))
+    names = np.array([f"t{i:02d}" for i in range(n_types)])
+    occ = np.repeat(np.arange(n_types), 2)
+    good = vectors[occ] @ ortho_group.rvs(dim, random_state=12)
+    noise = rng.standard_normal(good.shape)
+    splits = type_folds(names[occ], 2, seed=0)
+    rows = retrieval_scores([good, noise], names[occ], names, vectors, Procrustes, splits, ks=(1,), n_bootstrap=0)
+    by_fold = {r["fold"]: r["value"] for r in rows if r["retrieval"] == "cosine"}
+    assert by_fold[0] > 0.8 and by_fold[1] < 0.3  # fold 0 read the rotated vectors, fold 1 the noise

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers.recording import Recording
+from helpers.data.recording import Recording
 
 
 def args(**change):

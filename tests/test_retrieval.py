@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers import retrieval as R
+from helpers.align import retrieval as R
 
 
 def test_cosine_against_hand_values():

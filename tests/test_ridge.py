@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge as SklearnRidge
 
-from helpers.folds import type_folds
-from helpers.ridge import Ridge, encoding_scores, inner_folds
+from helpers.align.folds import type_folds
+from helpers.align.folds import group_folds
+from helpers.align.ridge import Ridge, encoding_scores
 
 ALPHAS = np.logspace(-2, 5, 8)
 
@@ -34,7 +35,7 @@ def test_cv_errors_match_a_brute_force_grouped_cv(per_target, n_features):
     groups = np.repeat(np.arange(10), 4)
     alphas = np.array([0.1, 10.0, 1000.0])
     model = Ridge(alphas, inner_folds=3, per_target=per_target, seed=5).fit(x, y, groups)
-    fold = inner_folds(groups, 3, seed=5)
+    fold = group_folds(groups, 3, seed=5)
     expected = np.zeros((3, 2))
     for f in range(3):
         for i, alpha in enumerate(alphas):
@@ -78,17 +79,17 @@ def test_pure_noise_gets_the_largest_alpha():
     assert np.argmin(model.cv_errors_) == len(ALPHAS) - 1
 
 
-def test_inner_folds_never_split_a_group():
+def test_group_folds_never_split_a_group():
     rng = np.random.default_rng(4)
     groups = np.array([f"type{k}" for k in rng.integers(0, 37, 400)])
-    fold = inner_folds(groups, 4, seed=0)
+    fold = group_folds(groups, 4, seed=0)
     assert set(fold) == {0, 1, 2, 3}
     for g in np.unique(groups):
         assert len(set(fold[groups == g])) == 1
     # groups, not rows, are dealt evenly; the seed reshuffles them
     assert sorted(np.bincount([fold[groups == g][0] for g in np.unique(groups)])) == [9, 9, 9, 10]
-    assert np.any(inner_folds(groups, 4, seed=1) != fold)
-    np.testing.assert_array_equal(inner_folds(groups, 4, seed=0), fold)
+    assert np.any(group_folds(groups, 4, seed=1) != fold)
+    np.testing.assert_array_equal(group_folds(groups, 4, seed=0), fold)
 
 
 def test_fit_uses_the_grouped_folds():
@@ -138,7 +139,7 @@ def test_large_float32_input_stays_float32_and_agrees_with_float64(monkeypatch, 
     x = rng.standard_normal((60, n_features))
     y = x[:, :3] @ rng.standard_normal((3, 4)) + 0.5 * rng.standard_normal((60, 4))
     exact = Ridge(ALPHAS, per_target=True).fit(x, y)
-    monkeypatch.setattr("helpers.ridge.LARGE", 1)  # treat these small arrays as large
+    monkeypatch.setattr("helpers.align.ridge.LARGE", 1)  # treat these small arrays as large
     single = Ridge(ALPHAS, per_target=True).fit(x.astype(np.float32), y.astype(np.float32))
     assert single.coef_.dtype == np.float32 and single.predict(x).dtype == np.float32
     np.testing.assert_array_equal(single.alpha_, exact.alpha_)
@@ -214,7 +215,7 @@ def test_validation_errors():
     bad[0, 0] = np.inf
     with pytest.raises(ValueError, match="y contains NaN or infinite"):
         Ridge().fit(x, bad)
-    with pytest.raises(ValueError, match="only 3 groups for 4 inner folds"):
+    with pytest.raises(ValueError, match=r"cannot split 3 groups \(word types\) into 4 folds; use a smaller inner_folds"):
         Ridge().fit(x, y, groups=np.arange(20) % 3)
     with pytest.raises(ValueError, match="groups must hold one label per row"):
         Ridge().fit(x, y, groups=np.arange(19))

@@ -3,7 +3,7 @@ import pytest
 from scipy.spatial.distance import pdist, squareform
 from scipy.stats import rankdata, spearmanr
 
-from helpers import rsa
+from helpers.align import rsa
 
 
 def space(n=40, dim=30, seed=0):

@@ -5,7 +5,7 @@ import papermill as pm
 import pytest
 import yaml
 
-from helpers import scenario as S
+from helpers.run import scenario as S
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -15,8 +15,10 @@ def test_default_file_matches_the_dataclass_defaults():
     cfg = S.load("default")
     defaults = S.Scenario()
     for name in S.field_names():
-        if name != "cache_dir":
+        if name not in ("cache_dir", "focus_model", "focus_layer"):  # the default scenario looks closely at the planted layer
             assert getattr(cfg, name) == getattr(defaults, name), name
+    assert (cfg.focus_model, cfg.focus_layer) == (cfg.planted_model, cfg.planted_layer)
+    assert defaults.value("focus_model") == defaults.models[0] and defaults.focus_layer is None
     assert Path(cfg.cache_dir) == (ROOT / ".cache").resolve()
 
 
@@ -38,23 +40,23 @@ def test_real_dataset_scenarios_read_their_data_beside_the_repository(name):
 
 
 def test_bad_scenarios_are_explained(tmp_path):
-    with pytest.raises(ValueError, match="unknown parameter\\(s\\) snrr; known parameters: name, dataset"):
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) snrr; known parameters: name, dataset"):
         S.load("default", {"snrr": 1})
     with pytest.raises(FileNotFoundError, match="no scenario named 'nope'; available: default, harry_potter, natural_stories, pereira, smoke"):
         S.load("nope")
     with pytest.raises(ValueError, match="split must be one of"):
         S.load("default", {"split": "random"})
-    with pytest.raises(ValueError, match="planted_layer must be between 0 \\(embeddings\\) and 6"):
+    with pytest.raises(ValueError, match=r"planted_layer must be between 0 \(embeddings\) and 6"):
         S.load("default", {"planted_layer": 7})
     with pytest.raises(ValueError, match="unknown dataset 'wehbe'"):
         S.load("default", {"dataset": "wehbe"})
-    with pytest.raises(ValueError, match="bad_voxels must be one of \\('drop', 'error'\\), got 'keep'"):
+    with pytest.raises(ValueError, match=r"bad_voxels must be one of \('drop', 'error'\), got 'keep'"):
         S.load("harry_potter", {"bad_voxels": "keep"})
-    with pytest.raises(ValueError, match="experiment \\(Pereira et al.\\) must be 2 or 3, got 4"):
+    with pytest.raises(ValueError, match=r"experiment \(Pereira et al.\) must be 2 or 3, got 4"):
         S.load("pereira", {"experiment": 4})
     with pytest.raises(ValueError, match="tr must be a positive number of seconds"):
         S.load("natural_stories", {"tr": 0})
-    with pytest.raises(ValueError, match="smoothing must be one of \\('paper', 'hrf'\\)"):
+    with pytest.raises(ValueError, match=r"smoothing must be one of \('paper', 'within_run', 'hrf'\)"):
         S.load("default", {"smoothing": "fir"})
     with pytest.raises(ValueError, match="kernel must be one of"):
         S.load("default", {"kernel": "triangle"})
@@ -79,7 +81,7 @@ def test_notebooks_are_clean_and_parameterised(path):
 
 
 def test_notebooks_match_the_table_of_contents():
-    from helpers.book import notebooks
+    from helpers.run.book import notebooks
 
     assert [p.name for p in notebooks()] == [p.name for p in NOTEBOOKS]
 
@@ -90,3 +92,43 @@ def test_context_and_pooling_are_checked_when_the_scenario_loads():
     with pytest.raises(ValueError, match="unknown pooling 'max'"):
         S.load("default", {"pooling": "max"})
     assert S.load("default", {"context": "previous:5"}).context == "previous:5"
+
+
+def test_the_parameter_table_groups_every_field_once_and_shows_no_machine_path(tmp_path):
+    from helpers.run import scenario as S
+
+    grouped = [name for names in S.GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(S.field_names()) and len(grouped) == len(set(grouped))
+    table = S.load("default", {"cache_dir": str(tmp_path / "cache")}).table()
+    assert table.loc[("alignment", "scaling"), "value"] == "centre"  # the careful protocol's, shown in effect
+    assert table.loc[("output", "cache_dir"), "value"] == ".../cache"
+    assert S.load("default").table().loc[("output", "cache_dir"), "value"] == ".cache"
+    real = S.load("harry_potter").table()
+    assert "simulated experiment" not in real.index.get_level_values("stage")
+    assert real.loc[("data", "data_dir"), "value"] == "data/harry_potter"
+
+
+def test_protocol_sets_its_fields_unless_the_scenario_does():
+    from helpers.run import scenario as S
+
+    import dataclasses
+
+    paper = S.load("default", {"protocol": "paper"})
+    assert paper.fields("scaling", "csls_reference") == {"scaling": "minmax", "csls_reference": "all"}
+    one_change = S.load("default", {"protocol": "paper", "csls_reference": "test"})
+    assert one_change.fields("scaling", "csls_reference") == {"scaling": "minmax", "csls_reference": "test"}
+    assert dataclasses.replace(paper, protocol="careful").value("scaling") == "centre"  # a variant follows its protocol
+    smol = dataclasses.replace(S.load("default"), models=("SmolLM2-135M",), focus_model="", focus_layer=None)
+    assert smol.value("focus_model") == "SmolLM2-135M"
+    with pytest.raises(ValueError, match=r"protocol must be one of \('careful', 'paper'\), got 'muse'"):
+        S.load("default", {"protocol": "muse"})
+    with pytest.raises(ValueError, match=r"pca_fit must be one of \('all', 'train'\)"):
+        S.load("default", {"pca_fit": "test"})
+    with pytest.raises(ValueError, match=r"focus_model must be one of models"):
+        S.load("default", {"focus_model": "gpt2"})
+
+
+def test_the_event_design_needs_a_smoothing_that_keeps_each_items_sample():
+    with pytest.raises(ValueError, match="design: events .* Set smoothing: within_run"):
+        S.load("default", {"design": "events"})
+    assert S.load("default", {"design": "events", "smoothing": "within_run"}).design == "events"

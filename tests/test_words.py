@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers import words as W
+from helpers.data import words as W
 
 
 def test_word_rule_and_types():
@@ -20,8 +20,8 @@ def test_sentences_end_at_punctuation_and_non_words():
     assert W.sentence_ids(["a", "b", "+", "c"]).tolist() == [0, 0, -1, 1]
 
 
-def test_occurrence_labels_point_to_item_positions():
-    assert W.occurrence_labels(["+", "Harry", "ran.", "+", "harry"]) == ["harry_1", "ran_2", "harry_4"]
+def test_word_mask_marks_the_words_among_the_items():
+    np.testing.assert_array_equal(W.word_mask(["+", "Harry", "--", "ran.", "", "3"]), [False, True, False, True, False, True])
 
 
 def test_vocabulary_counts():

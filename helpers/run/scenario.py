@@ -1,0 +1,265 @@
+"""Scenarios: every parameter of a run of the book, read from one YAML file.
+
+A scenario file under ``scenarios/`` names a dataset, the models, the
+smoothing window, the alignment protocol and the cache folder. Every
+notebook takes two papermill parameters, ``scenario`` (a name in
+``scenarios/`` or a path) and ``overrides`` (a dict of fields to change),
+and calls :func:`load`. Unknown fields are an error, so a typo never runs
+silently with a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ..align.evaluation import CANDIDATE_SETS, CSLS_REFERENCES, SCALINGS
+from ..align.folds import SPLITS
+from ..align.ridge import DEFAULT_ALPHAS
+from ..align.rsa import METRICS as RSA_METRICS
+from ..brain.smoothing import KERNELS, METHODS, PAPER_WINDOW
+from ..data.datasets import DATASETS
+from ..data.recording import BAD_VOXELS
+from ..data.simulate import DESIGNS
+from ..lm import models as M
+from ..lm.passages import check_options
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+LM_DTYPES = ("auto", "float32", "bfloat16", "float16")
+PCA_FITS = ("all", "train")
+# What each retrieval protocol sets, unless the scenario sets a field itself.
+PROTOCOLS = {
+    "careful": {"scaling": "centre", "csls_reference": "test"},
+    "paper": {"scaling": "minmax", "csls_reference": "all"},  # the paper's code: MUSE's supervised Procrustes
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """All parameters of one run; the defaults are those of ``scenarios/default.yml``."""
+
+    name: str = "default"
+    dataset: str = "simulated"
+    seed: int = 0
+    # a real dataset (see helpers.data.datasets): where its files are, whom to read
+    data_dir: str = "data"
+    subjects: tuple[str, ...] = ()
+    download: bool = False
+    experiment: int = 2
+    tr: float = 2.0
+    bad_voxels: str = "drop"
+    # the simulated experiment
+    design: str = "reading"
+    n_subjects: int = 4
+    n_voxels: int = 2000
+    n_runs: int = 4
+    snr: float = 0.5
+    planted_model: str = "all-MiniLM-L6-v2"
+    planted_layer: int = 4
+    # TRs to words
+    smoothing: str = "paper"
+    kernel: str = "gaussian"
+    lookback: float = PAPER_WINDOW["lookback"]
+    lookforward: float = PAPER_WINDOW["lookforward"]
+    delay: float = PAPER_WINDOW["delay"]
+    brain_dims: str | int = "model"
+    # language models
+    models: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M")
+    context: str = "sentence"
+    pooling: str = "mean"
+    lm_dtype: str = "auto"  # auto: bfloat16 on a CUDA GPU, float32 on the CPU (helpers.lm.models.choose_device)
+    # the model and layer a chapter looks at closely ("": the first of models; None: its middle layer)
+    focus_model: str = ""
+    focus_layer: int | None = None
+    # alignment
+    protocol: str = "careful"  # or "paper": the retrieval protocol of the paper's code (PROTOCOLS)
+    scaling: str | None = None  # "centre" on training rows, or "minmax" per dimension over all rows; None: the protocol's
+    csls_reference: str | None = None  # CSLS's candidate-side neighbourhood over the "test" or "all" mapped brain rows
+    pca_fit: str = "all"  # the brain side's PCA fitted on "all" TRs (the paper) or on the training words' TRs of each fold
+    n_folds: int = 4
+    split: str = "types"
+    buffer_s: float = 20.0
+    csls_neighbours: int = 10
+    candidates: str = "all"
+    ks: tuple[int, ...] = (1, 5, 10)
+    ridge_alphas: tuple[float, ...] = DEFAULT_ALPHAS
+    rsa_metric: str = "spearman"
+    n_permutations: int = 200
+    # where intermediate results go
+    cache_dir: str = ".cache"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models", tuple(self.models))
+        object.__setattr__(self, "subjects", tuple(str(s) for s in self.subjects))
+        object.__setattr__(self, "ks", tuple(int(k) for k in self.ks))
+        object.__setattr__(self, "ridge_alphas", tuple(float(a) for a in self.ridge_alphas))
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {DATASETS}.")
+        check_options(self.context, self.pooling)
+        if self.lm_dtype not in LM_DTYPES:
+            raise ValueError(f"lm_dtype must be one of {LM_DTYPES}, got {self.lm_dtype!r}.")
+        if self.bad_voxels not in BAD_VOXELS:
+            raise ValueError(f"bad_voxels must be one of {BAD_VOXELS}, got {self.bad_voxels!r}.")
+        if self.experiment not in (2, 3):
+            raise ValueError(f"experiment (Pereira et al.) must be 2 or 3, got {self.experiment!r}.")
+        if not self.tr > 0:
+            raise ValueError(f"tr must be a positive number of seconds, got {self.tr!r}.")
+        if self.candidates not in CANDIDATE_SETS:
+            raise ValueError(f"candidates must be one of {CANDIDATE_SETS}, got {self.candidates!r}.")
+        positive = ("n_subjects", "n_voxels", "n_runs", "csls_neighbours")
+        for name in positive:
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}.")
+        if self.design not in DESIGNS:
+            raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}.")
+        if self.smoothing not in METHODS:
+            raise ValueError(f"smoothing must be one of {METHODS}, got {self.smoothing!r}.")
+        if self.design == "events" and self.smoothing == "paper":
+            raise ValueError(
+                "design: events gives each item one 10 s sample, and the paper's smoothing gives a window time the "
+                "sample that starts at or after it, which is the next item's. Set smoothing: within_run (the sample "
+                "the window falls in) or hrf with the event design."
+            )
+        if self.kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}.")
+        if self.brain_dims not in ("model", "voxels") and not (isinstance(self.brain_dims, int) and self.brain_dims >= 1):
+            raise ValueError(f"brain_dims must be 'model', 'voxels' or a positive number of components, got {self.brain_dims!r}.")
+        if self.split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}.")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {tuple(PROTOCOLS)}, got {self.protocol!r}.")
+        if self.scaling not in SCALINGS + (None,):
+            raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}.")
+        if self.csls_reference not in CSLS_REFERENCES + (None,):
+            raise ValueError(f"csls_reference must be one of {CSLS_REFERENCES}, got {self.csls_reference!r}.")
+        if self.pca_fit not in PCA_FITS:
+            raise ValueError(f"pca_fit must be one of {PCA_FITS}, got {self.pca_fit!r}.")
+        if self.n_folds < 2:
+            raise ValueError(f"n_folds must be at least 2, got {self.n_folds}.")
+        if not self.models:
+            raise ValueError("models must name at least one language model.")
+        if self.focus_model and self.focus_model not in self.models:
+            raise ValueError(f"focus_model must be one of models {list(self.models)}, got {self.focus_model!r}.")
+        focus = M.lookup(self.value("focus_model").removeprefix(M.RANDOM_PREFIX))
+        if self.focus_layer is not None and not 0 <= self.focus_layer <= (focus.n_layers if focus else 10**6):
+            raise ValueError(
+                f"focus_layer must be between 0 (embeddings) and {focus.n_layers if focus else 'the last layer'} "
+                f"for {self.value('focus_model')}, got {self.focus_layer}."
+            )
+        if not self.ridge_alphas or min(self.ridge_alphas) <= 0:
+            raise ValueError(f"ridge_alphas must be positive penalties, got {self.ridge_alphas}.")
+        if self.rsa_metric not in RSA_METRICS:
+            raise ValueError(f"rsa_metric must be one of {RSA_METRICS}, got {self.rsa_metric!r}.")
+        if self.n_permutations < 1:
+            raise ValueError(f"n_permutations must be at least 1, got {self.n_permutations}.")
+        if not self.ks or min(self.ks) < 1:
+            raise ValueError(f"ks must be positive integers, got {self.ks}.")
+        info = M.lookup(self.planted_model)
+        if info is not None and not 0 <= self.planted_layer <= info.n_layers:
+            raise ValueError(
+                f"planted_layer must be between 0 (embeddings) and {info.n_layers} for {info.name}, got {self.planted_layer}."
+            )
+
+    def value(self, name: str):
+        """A field's value in effect: ``scaling`` and ``csls_reference`` left empty take the protocol's,
+        an empty ``focus_model`` is the first of ``models``.
+
+        (Resolved here rather than stored, so that a variant made with
+        ``dataclasses.replace(cfg, protocol="paper")`` or ``models=[...]``
+        follows its new protocol or models.)
+        """
+        value = getattr(self, name)
+        if value is None and name in PROTOCOLS[self.protocol]:
+            return PROTOCOLS[self.protocol][name]
+        if name == "focus_model" and not value:
+            return self.models[0]
+        return value
+
+    def fields(self, *names: str) -> dict:
+        """The named fields' values in effect (:meth:`value`) as a dict, for cache keys."""
+        return {name: self.value(name) for name in names}
+
+    def table(self) -> pd.DataFrame:
+        """The parameters as a two-column table grouped by stage, for the top of every chapter.
+
+        The simulation's group is left out for a real dataset; folders are
+        shown relative to the repository (never as a path of this machine).
+        """
+        rows = []
+        for group, names in GROUPS.items():
+            if group == "simulated experiment" and self.dataset != "simulated":
+                continue
+            rows += [(group, name, _shown(self.value(name))) for name in names]
+        return pd.DataFrame(rows, columns=["stage", "parameter", "value"]).set_index(["stage", "parameter"])
+
+
+# The scenario's fields by the stage they belong to, in reading order (every field exactly once).
+GROUPS = {
+    "data": ("name", "dataset", "seed", "data_dir", "subjects", "download", "experiment", "tr", "bad_voxels"),
+    "simulated experiment": ("design", "n_subjects", "n_voxels", "n_runs", "snr", "planted_model", "planted_layer"),
+    "TRs to words": ("smoothing", "kernel", "lookback", "lookforward", "delay", "brain_dims", "pca_fit"),
+    "language models": ("models", "context", "pooling", "lm_dtype", "focus_model", "focus_layer"),
+    "alignment": ("protocol", "scaling", "csls_reference", "n_folds", "split", "buffer_s", "csls_neighbours", "candidates",
+                  "ks", "ridge_alphas", "rsa_metric", "n_permutations"),
+    "output": ("cache_dir",),
+}
+
+
+def _shown(value):
+    """A value for the parameter table: tuples as lists, absolute folders relative to the repository."""
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value) if value else "(all)"
+    if isinstance(value, str) and Path(value).is_absolute():
+        path = Path(value)
+        root = SCENARIO_DIR.parent
+        return str(path.relative_to(root)) if path.is_relative_to(root) else f".../{path.name}"
+    return value
+
+
+def field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(Scenario)]
+
+
+def path_of(scenario: str | Path) -> Path:
+    """The YAML file of a scenario given by name (in ``scenarios/``) or by path."""
+    path = Path(scenario)
+    if path.suffix in (".yml", ".yaml") or path.exists():
+        if not path.exists():
+            raise FileNotFoundError(f"scenario file {path} does not exist.")
+        return path
+    named = SCENARIO_DIR / f"{scenario}.yml"
+    if not named.exists():
+        names = sorted(p.stem for p in SCENARIO_DIR.glob("*.yml"))
+        raise FileNotFoundError(f"no scenario named {scenario!r}; available: {', '.join(names)} (or give a path to a .yml file).")
+    return named
+
+
+def load(scenario: str | Path = "default", overrides: dict | None = None) -> Scenario:
+    """Read a scenario file and apply ``overrides``.
+
+    A relative ``cache_dir`` or ``data_dir`` in the file is taken relative to
+    the file's folder; one given in ``overrides`` relative to the working
+    directory.
+    """
+    path = path_of(scenario)
+    with open(path) as f:
+        values = yaml.safe_load(f) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a scenario file must be a mapping of parameter: value.")
+    values.setdefault("name", path.stem)
+    overrides = dict(overrides or {})
+    for folder in ("cache_dir", "data_dir"):
+        if folder in values:
+            values[folder] = str((path.parent / values[folder]).resolve())
+        if folder in overrides:
+            overrides[folder] = str(Path(overrides[folder]).resolve())
+    known = field_names()
+    for source, given in ((str(path), values), ("overrides", overrides)):
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise ValueError(f"{source}: unknown parameter(s) {', '.join(unknown)}; known parameters: {', '.join(known)}.")
+    return Scenario(**{**values, **overrides})

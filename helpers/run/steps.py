@@ -1,0 +1,45 @@
+"""What every cached step depends on: its version and the scenario fields it reads.
+
+Every cache key of the pipeline is built by :func:`key`, from the step's
+declared scenario fields and the keys of what it reads (the features, the
+recordings, the smoothing). A step whose computation changes gets a new
+version here, so entries computed before the change are never reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Step:
+    """A cached step: its version and the scenario fields that determine its result (beyond its inputs)."""
+
+    version: int
+    fields: tuple[str, ...] = ()
+
+
+# folds and retrieval
+PROTOCOL = ("n_folds", "split", "buffer_s", "seed", "csls_neighbours", "candidates", "ks", "scaling", "csls_reference", "pca_fit")
+
+STEPS: dict[str, Step] = {
+    "features": Step(3, ("context", "pooling")),
+    "brain": Step(4),  # inputs: the subject's recording, the smoothing, the PCA size
+    "decoding": Step(5, PROTOCOL + ("brain_dims",)),
+    "precision_curve": Step(5, PROTOCOL + ("brain_dims",)),
+    "rsa": Step(2, ("rsa_metric", "n_permutations", "seed", "brain_dims")),
+    "encoding": Step(2, ("n_folds", "split", "buffer_s", "seed", "ridge_alphas")),
+    "smoothing_variants": Step(3, PROTOCOL),
+    "protocol_steps": Step(1, ("csls_neighbours", "candidates", "ks", "n_folds", "seed", "buffer_s", "brain_dims")),
+}
+
+
+def key(step: str, cfg: Scenario, **inputs) -> dict:
+    """The cache key of ``step`` for ``cfg``: name, version, declared fields, and ``inputs`` (keys of what it reads)."""
+    declared = STEPS[step]
+    key = {"step": step, "version": declared.version, **cfg.fields(*declared.fields), **inputs}
+    if step != "brain" and "smoothing" in inputs:  # a table built from brain vectors changes when they do
+        key["brain_version"] = STEPS["brain"].version
+    return key
