@@ -14,7 +14,16 @@ The synthetic brain is a low-rank linear function of the model vectors in a
 tenth of the voxels plus noise everywhere, so both directions have a signal
 to find; the scores printed beside the times are a sanity check, not a result.
 
-    python benchmarks/ridge.py [--words 5000] [--types 1300] [--voxels 30000] [--dims 768]
+``--backend`` chooses where the arithmetic runs (``numpy``, ``torch`` on the
+CPU, ``torch_cuda``, ``auto``); with a backend other than NumPy the NumPy
+path runs too (unless ``--skip-numpy``), and the script prints the ratio of
+the times and how far the two backends' scores differ. ``--small`` is a
+problem several times cheaper (2,400 words, 10,000 voxels, 384 dimensions)
+whose training folds still take the float32 path, for quick comparisons. Wall time
+is what counts; the CPU time of the process is printed beside it, as a check
+on a machine shared with other work.
+
+    python benchmarks/ridge.py [--small] [--backend numpy] [--words 5000] [--types 1300] [--voxels 30000] [--dims 768]
 """
 
 from __future__ import annotations
@@ -26,6 +35,9 @@ import numpy as np
 
 from helpers.align.folds import type_folds
 from helpers.align.ridge import Ridge, encoding_scores
+from helpers.align.ridge_cv import BACKENDS, get_backend
+
+SMALL = {"words": 2400, "types": 700, "voxels": 10000, "dims": 384}  # training folds just over LARGE: float32
 
 
 def synthetic(n_words: int, n_types: int, n_voxels: int, n_dims: int, seed: int = 0):
@@ -42,52 +54,86 @@ def synthetic(n_words: int, n_types: int, n_voxels: int, n_dims: int, seed: int 
     return types, lm, brain, signal
 
 
-def decode(brain, lm, types, splits, alphas):
-    """Out-of-fold decoding; returns the mean Pearson r over model dimensions and the chosen alphas."""
+def decode(brain, lm, types, splits, alphas, backend="numpy"):
+    """Out-of-fold decoding; returns the Pearson r per model dimension and the chosen alphas."""
     prediction = np.zeros_like(lm)
     chosen = []
     for train, test in splits:
-        model = Ridge(alphas, inner_folds=4, per_target=False, seed=0).fit(brain[train], lm[train], types[train])
+        model = Ridge(alphas, inner_folds=4, per_target=False, seed=0, backend=backend)
+        model.fit(brain[train], lm[train], types[train])
         prediction[test] = model.predict(brain[test])
         chosen.append(model.alpha_)
     a = prediction - prediction.mean(axis=0)
     b = lm - lm.mean(axis=0)
     r = (a * b).sum(axis=0) / np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
-    return float(r.mean()), chosen
+    return r, chosen
+
+
+def timed(function, *args, **kwargs):
+    """``(result, wall seconds, CPU seconds of this process)``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def run(backend, types, lm, brain, signal, splits, alphas) -> dict:
+    """Time both directions on one backend; prints a line each and returns the times and scores."""
+    (r_decode, chosen), wall_d, cpu_d = timed(decode, brain, lm, types, splits, alphas, backend)
+    print(f"[{backend:>10}] decoding brain -> LM  : {wall_d:7.1f} s wall ({cpu_d:7.1f} s CPU)   "
+          f"mean r over LM dims {r_decode.mean():.3f}, alpha per fold {chosen}")
+    scores, wall_e, cpu_e = timed(encoding_scores, lm, brain, splits, alphas, 4, types, 0, backend)
+    r = scores["r"]
+    print(f"[{backend:>10}] encoding LM -> voxels : {wall_e:7.1f} s wall ({cpu_e:7.1f} s CPU)   "
+          f"mean r signal voxels {r[:signal].mean():.3f}, noise voxels {r[signal:].mean():.3f}")
+    print(f"[{backend:>10}] total                 : {wall_d + wall_e:7.1f} s wall ({cpu_d + cpu_e:7.1f} s CPU)")
+    return {"decode": wall_d, "encode": wall_e, "r_decode": r_decode, "r_encode": r, "alpha": scores["alpha"]}
+
+
+def warm_up(backend) -> None:
+    """One tiny fit, so that a GPU's start-up (context, library handles) is not timed."""
+    rng = np.random.default_rng(1)
+    Ridge([1.0, 10.0], inner_folds=2, backend=backend).fit(rng.standard_normal((20, 30)), rng.standard_normal((20, 2)))
+    Ridge([1.0, 10.0], inner_folds=2, backend=backend).fit(rng.standard_normal((30, 5)), rng.standard_normal((30, 2)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--words", type=int, default=5000)
-    parser.add_argument("--types", type=int, default=1300)
-    parser.add_argument("--voxels", type=int, default=30000)
-    parser.add_argument("--dims", type=int, default=768)
+    parser.add_argument("--small", action="store_true", help=f"a smaller problem: {SMALL} unless given")
+    parser.add_argument("--words", type=int)
+    parser.add_argument("--types", type=int)
+    parser.add_argument("--voxels", type=int)
+    parser.add_argument("--dims", type=int)
     parser.add_argument("--alphas", type=int, default=10, help="penalties, log-spaced from 1e-2 to 1e5")
     parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--backend", default="numpy", choices=BACKENDS, help="where the arithmetic runs")
+    parser.add_argument("--skip-numpy", action="store_true", help="with another backend, do not also time NumPy")
     args = parser.parse_args()
+    size = dict(SMALL) if args.small else {"words": 5000, "types": 1300, "voxels": 30000, "dims": 768}
+    size.update({k: getattr(args, k) for k in size if getattr(args, k) is not None})
 
-    types, lm, brain, signal = synthetic(args.words, args.types, args.voxels, args.dims)
+    backend = get_backend(args.backend).name  # "auto" resolved; a missing GPU stops here, with the reason
+    types, lm, brain, signal = synthetic(size["words"], size["types"], size["voxels"], size["dims"])
     alphas = np.logspace(-2, 5, args.alphas)
     splits = type_folds(types, args.folds, seed=0)
     print(
-        f"{args.words} words, {len(np.unique(types))} types, brain {brain.shape} ({brain.nbytes / 2**20:.0f} MiB), "
-        f"LM {lm.shape}, float32; {args.alphas} penalties, {args.folds} outer x 4 inner folds"
+        f"{size['words']} words, {len(np.unique(types))} types, brain {brain.shape} ({brain.nbytes / 2**20:.0f} MiB), "
+        f"LM {lm.shape}, float32; {args.alphas} penalties, {args.folds} outer x 4 inner folds; backend {backend}"
     )
-
-    start = time.perf_counter()
-    r_decode, chosen = decode(brain, lm, types, splits, alphas)
-    t_decode = time.perf_counter() - start
-    print(f"decoding brain -> LM  : {t_decode:7.1f} s   mean r over LM dims {r_decode:.3f}, alpha per fold {chosen}")
-
-    start = time.perf_counter()
-    scores = encoding_scores(lm, brain, splits, alphas, inner_folds=4, groups=types, seed=0)
-    t_encode = time.perf_counter() - start
-    r = scores["r"]
-    print(
-        f"encoding LM -> voxels : {t_encode:7.1f} s   mean r signal voxels {r[:signal].mean():.3f}, "
-        f"noise voxels {r[signal:].mean():.3f}"
-    )
-    print(f"total                 : {t_decode + t_encode:7.1f} s")
+    backends = [backend] if backend == "numpy" or args.skip_numpy else ["numpy", backend]
+    for name in backends:
+        warm_up(name)
+    results = {name: run(name, types, lm, brain, signal, splits, alphas) for name in backends}
+    if len(results) == 2:
+        ours, base = results[backend], results["numpy"]
+        for part in ("decode", "encode"):
+            print(f"{part}: {backend} / numpy time = {ours[part] / base[part]:.2f}")
+        total = (ours["decode"] + ours["encode"]) / (base["decode"] + base["encode"])
+        print(f"total : {backend} / numpy time = {total:.2f}")
+        print(
+            f"largest |r difference| to numpy: decoding {np.abs(ours['r_decode'] - base['r_decode']).max():.1e}, "
+            f"encoding {np.nanmax(np.abs(ours['r_encode'] - base['r_encode'])):.1e}; "
+            f"same alpha for {np.mean(ours['alpha'] == base['alpha']):.1%} of fold x voxel"
+        )
 
 
 if __name__ == "__main__":

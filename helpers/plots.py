@@ -309,3 +309,86 @@ def rsa_layers(tables: pd.DataFrame | dict[str, pd.DataFrame], planted: tuple[st
     fig.suptitle(title + _tag(simulated))
     fig.tight_layout()
     return fig
+
+
+def _measure_panels(data: pd.DataFrame, width: float = 4.6):
+    measures = list(dict.fromkeys(data["measure"]))
+    fig, axes = plt.subplots(1, len(measures), figsize=(width * len(measures), 3.9), squeeze=False)
+    return fig, dict(zip(measures, axes[0]))
+
+
+def scaling(scores: pd.DataFrame, title: str = "", simulated: bool = False) -> plt.Figure:
+    """Score against model size (log axis), one panel per measure (:func:`helpers.align.statistics.model_scores`).
+
+    Filled markers: trained models; open: their random-weight twins. Bars:
+    95 % CI over subjects and folds; a dash in the same colour: each model's
+    chance level.
+    """
+    fig, panels = _measure_panels(scores)
+    families = list(dict.fromkeys(scores["family"]))
+    for measure, ax in panels.items():
+        rows = scores[scores["measure"] == measure].sort_values("n_params_m")
+        for trained, style in ((True, "-"), (False, ":")):
+            part = rows[rows["trained"] == trained]
+            ax.plot(part["n_params_m"], part["mean"], style, color="0.6", lw=1, zorder=1)
+        for _, r in rows.iterrows():
+            c = f"C{families.index(r['family']) % 10}"
+            ax.errorbar(r["n_params_m"], r["mean"], yerr=r["ci95"], marker="o", ms=7, capsize=3, color=c,
+                        mfc=c if r["trained"] else "white", zorder=2)
+            ax.plot(r["n_params_m"], r["chance"], "_", color=c, ms=14, mew=2, zorder=2)
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters (millions, log scale)")
+        ax.set_title(measure)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=f"C{i}", label=f) for i, f in enumerate(families)]
+    handles += [plt.Line2D([], [], marker="o", ls="", color="0.3", mfc="white", label="random weights (open)"),
+                plt.Line2D([], [], marker="_", ls="", color="0.3", ms=14, mew=2, label="chance (permutation null)")]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.suptitle(title + _tag(simulated))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def depth(layers: pd.DataFrame, planted: tuple[str, int] | None = None, title: str = "", simulated: bool = False) -> plt.Figure:
+    """Score against relative depth (layer / last layer), one panel per measure, one line per model, with 95 % CI.
+
+    A star marks each model's best layer; dotted: the chance level; trained
+    models solid, random-weight twins dashed.
+    """
+    fig, panels = _measure_panels(layers)
+    models = list(dict.fromkeys(layers["model"].str.removeprefix("random:")))
+    for measure, ax in panels.items():
+        rows = layers[layers["measure"] == measure]
+        for model, part in rows.groupby("model", sort=False):
+            part = part.sort_values("relative_depth")
+            c = f"C{models.index(model.removeprefix('random:')) % 10}"
+            ls = "-" if part["trained"].iloc[0] else "--"
+            ax.plot(part["relative_depth"], part["mean"], ls, color=c, lw=1.3, label=model)
+            ax.fill_between(part["relative_depth"], part["mean"] - part["ci95"], part["mean"] + part["ci95"], color=c, alpha=0.15, lw=0)
+            ax.plot(part["relative_depth"], part["chance"], ":", color=c, lw=0.8)
+            best = part.loc[part["mean"].idxmax()]
+            ax.plot(best["relative_depth"], best["mean"], "*", color=c, ms=10)
+            if planted and planted[0] == model:
+                ax.axvline(planted[1] / (part["n_states"].iloc[0] - 1), color=c, ls="-.", lw=1, label=f"planted layer {planted[1]}")
+        ax.set_xlabel("relative depth (layer / last layer)")
+        ax.set_title(measure)
+    next(iter(panels.values())).legend(fontsize=7)
+    fig.suptitle(title + " (stars: best layer; dotted: chance)" + _tag(simulated))
+    fig.tight_layout()
+    return fig
+
+
+def twin_differences(differences: dict[str, pd.DataFrame], title: str = "", simulated: bool = False) -> plt.Figure:
+    """Trained minus random-weight score against relative depth, per measure (``label -> twin_differences table``)."""
+    data = pd.concat([d.assign(measure=label) for label, d in differences.items()], ignore_index=True)
+    fig, panels = _measure_panels(data)
+    for measure, ax in panels.items():
+        for i, (model, part) in enumerate(data[data["measure"] == measure].groupby("model", sort=False)):
+            ax.plot(part["relative_depth"], part["mean"], color=f"C{i}", label=model)
+            ax.fill_between(part["relative_depth"], part["mean"] - part["ci95"], part["mean"] + part["ci95"], color=f"C{i}", alpha=0.15, lw=0)
+        ax.axhline(0, color="k", ls="--", lw=1, label="no difference")
+        ax.set_xlabel("relative depth (layer / last layer)")
+        ax.set_title(f"{measure}: trained - random")
+    next(iter(panels.values())).legend(fontsize=7)
+    fig.suptitle(title + _tag(simulated))
+    fig.tight_layout()
+    return fig

@@ -3,5 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
+# The browser test (tests/test_browser.py) opens the built book in headless Chromium. Install it from the
+# distribution when it is missing and we may (root, apt); otherwise that test is skipped and says why.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium for the browser test (apt-get)" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+    || echo "could not install chromium: the browser test will be skipped" >&2
+fi
 export MPLBACKEND=Agg
 exec .venv/bin/python -m pytest "$@"

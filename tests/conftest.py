@@ -32,3 +32,25 @@ def changed(variables: dict, change: dict) -> dict:
         else:
             out[key] = value
     return out
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The whole book built on the small ``smoke`` scenario; the folder of its HTML pages.
+
+    Built once per test session and shared by ``test_book.py`` and
+    ``test_browser.py``. To check a book already built with
+    ``python -m helpers.run.book --scenario smoke --out FOLDER`` instead of
+    building one (several minutes), set ``SMOKE_BOOK=FOLDER``.
+    """
+    import os
+    from pathlib import Path
+
+    from helpers.run import book
+
+    if os.environ.get("SMOKE_BOOK"):
+        built = Path(os.environ["SMOKE_BOOK"]).resolve() / "html"
+        assert (built / "index.html").exists(), f"SMOKE_BOOK={os.environ['SMOKE_BOOK']} holds no built book (html/index.html)"
+        return built
+    out = tmp_path_factory.mktemp("book")
+    return book.build("smoke", {"cache_dir": str(out / "cache")}, out).parent

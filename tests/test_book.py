@@ -1,27 +1,62 @@
 """Build the whole book on the small scenario and look at what a reader gets."""
 
 import re
+from pathlib import Path
 
+import nbformat
 import pytest
+import yaml
 
 from helpers.data import harry_potter
 from helpers.run import book, pipeline
 from helpers.run import scenario as S
 
 CHAPTERS = ["01_data_loading", "02_smoothing", "03_extraction", "04_procrustes", "05_ridge", "06_rsa"]
+ROOT = Path(__file__).resolve().parents[1]
+# What a reader must never see on a page: a progress bar, tqdm's warning, a folder of the build machine.
+MACHINERY = re.compile(r"it/s\]|s/it\]|TqdmWarning|(?<![\w.])/(?:work|tmp|root|home)/")
+TERM = re.compile(r"\{term\}`([^`]+)`")
+GLOSSARY_NEEDS = [
+    "fMRI", "BOLD", "voxel", "TR", "run", "HRF", "haemodynamic response function", "MNI space", "AAL atlas", "PCA",
+    "word type", "word occurrence", "hidden state", "layer", "decontextualised vector", "Procrustes", "ridge regression",
+    "RSA", "RDM", "CSLS", "precision@k", "chance level", "permutation null", "Mantel test", "cross-validation fold",
+    "temporal leakage", "massive activations", "bootstrap interval",
+]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    index = book.build("smoke", {"cache_dir": str(out / "cache")}, out)
-    return index.parent
+def source_notebook(chapter: str):
+    return nbformat.read(ROOT / "notebooks" / f"{chapter}.ipynb", as_version=4)
+
+
+def solutions(nb) -> list[int]:
+    """Indices of the cells tagged ``solution`` (an exercise's answer)."""
+    return [i for i, cell in enumerate(nb.cells) if "solution" in cell.metadata.get("tags", [])]
+
+
+def glossary_terms() -> set[str]:
+    """The terms the glossary defines (its unindented lines), in lower case as Sphinx matches them."""
+    text = (ROOT / "book" / "glossary.md").read_text()
+    block = text[text.index("```{glossary}") + len("```{glossary}"):]
+    block = block[: block.index("```")]
+    return {line.strip().lower() for line in block.splitlines()
+            if line.strip() and not line.startswith((" ", "\t", ":"))}  # ":sorted:" is an option
+
+
+def term_targets(text: str) -> list[str]:
+    """The glossary terms that ``{term}`` roles in a text point to (``{term}`shown <target>``` points to target)."""
+    return [(m.split("<")[-1].rstrip(">") if m.endswith(">") else m).strip() for m in TERM.findall(text)]
+
+
+def book_pages(site) -> list[Path]:
+    """The HTML page of every entry of _toc.yml."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [site / f"{page}.html" for page in [toc["root"]] + [c["file"] for p in toc["parts"] for c in p["chapters"]]]
 
 
 def test_the_book_has_an_index_and_every_chapter(site):
     assert (site / "index.html").exists()
     assert (site / "book" / "intro.html").exists()
-    for page in ("rerun", "methods", "provenance", "references"):
+    for page in ("rerun", "methods", "provenance", "glossary", "references"):
         assert (site / "book" / f"{page}.html").exists()
     for chapter in CHAPTERS:
         assert (site / "notebooks" / f"{chapter}.html").exists()
@@ -83,3 +118,123 @@ def test_every_chapter_runs_on_real_dataset_files(harry_potter_site):
         html = (harry_potter_site / "notebooks" / f"{chapter}.html").read_text()
         assert "harry_potter" in html and "Traceback (most recent call last)" not in html
         assert "(simulated data)" not in html  # the loader's recordings are not labelled simulated
+
+
+# ---------------------------------------------------------------------------------------- pages for readers
+
+
+def test_no_page_shows_progress_bars_warnings_or_machine_paths(site):
+    for page in book_pages(site):
+        html = page.read_text()
+        found = MACHINERY.search(html)
+        assert not found, f"{page.name}: ...{html[max(found.start() - 100, 0):found.end() + 100]}..."
+
+
+def test_what_the_chapters_wrote_to_stderr_is_in_the_build_log_not_on_the_pages(site):
+    log = site.parent / "kernel_stderr.txt"
+    assert log.exists()
+    for chapter in CHAPTERS:
+        executed = nbformat.read(site.parent / "stage" / "notebooks" / f"{chapter}.ipynb", as_version=4)
+        assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
+                    if o.output_type == "stream" and o.name == "stderr"]
+
+
+def test_the_readers_page_names_no_folder_of_the_build_machine(tmp_path):
+    cell = nbformat.v4.new_code_cell("cfg.info", execution_count=1, outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text="\rbar:  50%|#  | 1/2 [00:01<00:01,  1.0s/it]"),
+        nbformat.v4.new_output("stream", name="stdout", text=f"read {book.ROOT}/data/x.mat and {tmp_path}/cache/y\n"),
+        nbformat.v4.new_output("execute_result", execution_count=1, data={"text/plain": f"'{Path.home()}/.cache/z'"}),
+    ])
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 9. A chapter"), cell]), path)
+    removed = book.for_readers(path, "smoke", tmp_path)
+    assert removed == ["cell 1: bar:  50%|#  | 1/2 [00:01<00:01,  1.0s/it]"]
+    outputs = nbformat.read(path, as_version=4).cells[1].outputs
+    assert [o.output_type for o in outputs] == ["stream", "execute_result"]
+    assert outputs[0].text == "read data/x.mat and …/cache/y\n"
+    assert outputs[1].data["text/plain"] == "'~/.cache/z'"
+
+
+def test_formulas_use_the_mathjax_served_with_the_book(site):
+    served = site / "_static" / "mathjax" / "tex-chtml.js"
+    assert served.is_file()
+    pages_with_math = 0
+    for page in book_pages(site):
+        html = page.read_text()
+        assert "cdn.jsdelivr.net" not in html and "mathjax@3" not in html
+        if 'class="math' in html:
+            pages_with_math += 1
+            scripts = re.findall(r'<script[^>]+src="([^"]*tex-chtml\.js)"', html)
+            assert scripts and all((page.parent / s).resolve() == served.resolve() for s in scripts), page.name
+    assert pages_with_math >= 4
+
+
+def test_chapters_have_launch_buttons_to_the_repository(site):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    html = (site / "notebooks" / "01_data_loading.html").read_text()
+    assert f"mybinder.org/v2/gh/{repo}/{config['repository']['branch']}" in html
+    assert f"colab.research.google.com/github/{repo}/blob/{config['repository']['branch']}/notebooks/01_data_loading.ipynb" in html
+
+
+# ------------------------------------------------------------------------------- glossary, objectives, exercises
+
+
+def test_the_glossary_defines_the_field_s_words():
+    terms = glossary_terms()
+    assert not [t for t in GLOSSARY_NEEDS if t.lower() not in terms]
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    about = next(p for p in toc["parts"] if p["caption"] == "About")
+    assert "book/glossary" in [c["file"] for c in about["chapters"]]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_chapter_links_the_glossary_and_every_link_has_a_target(chapter):
+    text = "\n".join(c.source for c in source_notebook(chapter).cells if c.cell_type == "markdown")
+    targets = term_targets(text)
+    assert len(set(targets)) >= 3
+    assert not [t for t in targets if t.lower() not in glossary_terms()]
+
+
+def test_the_introduction_maps_every_chapter_and_links_the_glossary():
+    intro = (ROOT / "book" / "intro.md").read_text()
+    for chapter in CHAPTERS:
+        assert f"../notebooks/{chapter}.ipynb" in intro
+    assert "glossary.md" in intro
+    assert not [t for t in term_targets(intro) if t.lower() not in glossary_terms()]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_chapter_opens_with_objectives_and_ends_with_exercises(chapter):
+    nb = source_notebook(chapter)
+    assert "In this chapter you will" in nb.cells[0].source
+    found = solutions(nb)
+    assert len(found) >= 3
+    assert found[-1] == len(nb.cells) - 1  # the exercises close the chapter
+    levels = []
+    for i in found:
+        question, answer = nb.cells[i - 1], nb.cells[i]
+        assert question.cell_type == "markdown" and question.source.startswith("### Exercise")
+        assert re.search(r"\{dropdown\} Hint|:class: dropdown", question.source), "every exercise has a folded hint"
+        assert answer.cell_type == "code" and {"hide-cell", "hide-input"} & set(answer.metadata["tags"])
+        assert answer.outputs == [] and answer.execution_count is None  # committed without outputs
+        levels.append(question.source.split("·")[1].split(":")[0].strip())
+    assert levels[0] == "warm-up" and levels[-1] == "challenge"
+    assert all(cell.get("id") for cell in nb.cells)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_solution_ran_in_the_book_and_is_folded(site, chapter):
+    """Every solution is executed with its chapter when the book is built, so none can go stale."""
+    executed = nbformat.read(site.parent / "stage" / "notebooks" / f"{chapter}.ipynb", as_version=4)
+    found = solutions(executed)
+    assert len(found) >= 3
+    for i in found:
+        cell = executed.cells[i]
+        assert cell.execution_count is not None, f"{chapter}: solution in cell {i} did not run"
+        assert not [o for o in cell.outputs if o.output_type == "error"]
+    html = (site / "notebooks" / f"{chapter}.html").read_text()
+    folded = re.findall(r'<div class="cell [^"]*\btag_solution\b[^"]*"[^>]*>\s*<details class="[^"]*\bhide\b[^"]*">', html)
+    assert len(folded) == len(found), "each solution sits behind a toggle"
+    assert html.count("Show the solution") >= len(found)
+

@@ -258,7 +258,7 @@ def test_streaming_matches_memory_and_resumes_without_recomputing(tiny_bert, tmp
     assert finished == list(range(2, len(plan.groups)))  # the two saved groups are not computed again
     assert len(calls) == sum(len(group) for group in plan.groups[2:]) == record["batches"]
     assert not (tmp_path / "parts").exists() and not (tmp_path / "plan.json").exists()
-    assert json.loads((tmp_path / "extraction.json").read_text())["stored"] == "float16"
+    assert json.loads((tmp_path / "extraction.json").read_text())["stored"] == F.STORED
     stored = D.read_features(tmp_path)
     assert stored.dtype == np.float32 and np.load(tmp_path / "layer_000.npy").dtype == np.float16
     expected = F.extract(tokenizer, model, items, progress=False)
@@ -326,7 +326,7 @@ def test_pipeline_keeps_one_entry_per_parameter_set(tiny_bert, tmp_path, monkeyp
     assert feats.extraction["device"] == "cpu" and feats.extraction["tokens_per_s"] > 0
     # the key holds the dtype the model ran in (the device's default here), never the device
     assert feats.key["dtype"] == str(M.choose_device()[1]).removeprefix("torch.") and "cpu" not in json.dumps(feats.key)
-    assert feats.key["stored"] == "float16" and len(feats.key["run_starts"]) == cfg.n_runs - 1
+    assert feats.key["stored"] == F.STORED and len(feats.key["run_starts"]) == cfg.n_runs - 1
     pinned = pipeline.features_key(Scenario(models=(folder,), cache_dir=str(tmp_path), lm_dtype="bfloat16"), folder)[0]
     assert pinned["dtype"] == "bfloat16" and pinned != feats.key
     pipeline.MEMORY.clear()
@@ -373,3 +373,26 @@ def test_bad_options(minilm):
         F.extract(tokenizer, model, ["+", "--"])
     with pytest.raises(ValueError, match="token_budget must be positive"):
         F.extract(tokenizer, model, ["a"], token_budget=0)
+
+
+def test_layers_beyond_float16s_range_are_stored_in_float32(tmp_path):
+    """Massive activations (Gemma's residual stream reaches ~1e5) would become inf in float16."""
+    import copy
+
+    from transformers import LlamaConfig, LlamaModel
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=49152, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                         intermediate_size=32, max_position_embeddings=64)
+    model = LlamaModel(config).eval()
+    big = copy.deepcopy(model)
+    with torch.no_grad():
+        big.embed_tokens.weight *= 1e7  # the embedding layer's hidden state is the raw embedding
+    tokenizer = M.load_tokenizer("SmolLM2-135M")
+    D.write_features(tmp_path / "big", tokenizer, big, STORY, progress=False)
+    D.write_features(tmp_path / "small", tokenizer, model, STORY, progress=False)
+    assert np.load(tmp_path / "big" / "layer_000.npy").dtype == np.float32
+    assert np.load(tmp_path / "small" / "layer_000.npy").dtype == np.float16
+    stored = D.read_features(tmp_path / "big")
+    assert np.isfinite(stored).all() and np.abs(stored[0]).max() > 1e5
+    np.testing.assert_allclose(stored, F.extract(tokenizer, big, STORY, progress=False), rtol=1e-3, atol=1e-3)

@@ -9,6 +9,16 @@ from helpers.align.folds import type_folds
 from helpers.align.procrustes import Procrustes
 
 
+def rotated_cloud(seed: int, n_types: int, dim: int, repeats: int, noise: float = 0.0):
+    """Type vectors, their names, each occurrence's type index, and brain rows: the occurrences rotated, plus noise."""
+    rng = np.random.default_rng(seed)
+    type_vectors = rng.standard_normal((n_types, dim))
+    names = np.array([f"t{i:02d}" for i in range(n_types)])
+    occurrences = np.repeat(np.arange(n_types), repeats)
+    brain = type_vectors[occurrences] @ ortho_group.rvs(dim, random_state=seed + 1)
+    return type_vectors, names, occurrences, brain + noise * rng.standard_normal(brain.shape)
+
+
 def test_orientation_matches_scipy():
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((50, 6)), rng.standard_normal((50, 6))
@@ -29,12 +39,8 @@ def test_a_known_rotation_is_recovered_exactly():
 
 
 def test_retrieval_of_a_rotated_cloud_is_perfect_for_unseen_types():
-    rng = np.random.default_rng(3)
-    n_types, dim = 80, 12
-    type_vectors = rng.standard_normal((n_types, dim))
-    names = np.array([f"t{i:02d}" for i in range(n_types)])
-    occurrences = np.repeat(np.arange(n_types), 3)
-    brain = type_vectors[occurrences] @ ortho_group.rvs(dim, random_state=4)
+    n_types = 80
+    type_vectors, names, occurrences, brain = rotated_cloud(3, n_types, 12, repeats=3)
     splits = type_folds(names[occurrences], 4, seed=0)
     rows = retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=(1, 5))
     assert all(r["value"] == 1.0 for r in rows)
@@ -62,12 +68,7 @@ def test_shape_mismatch_is_explained():
 
 
 def test_rows_carry_a_bootstrap_interval_and_both_chance_levels():
-    rng = np.random.default_rng(6)
-    n_types, dim = 60, 8
-    type_vectors = rng.standard_normal((n_types, dim))
-    names = np.array([f"t{i:02d}" for i in range(n_types)])
-    occurrences = np.repeat(np.arange(n_types), 4)
-    brain = type_vectors[occurrences] @ ortho_group.rvs(dim, random_state=7) + 1.5 * rng.standard_normal((len(occurrences), dim))
+    type_vectors, names, occurrences, brain = rotated_cloud(6, 60, 8, repeats=4, noise=1.5)
     splits = type_folds(names[occurrences], 4, seed=0)
     rows = retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=(1, 5), n_bootstrap=500)
     for r in rows:
@@ -151,13 +152,8 @@ def test_min_max_scaling_ignores_centring_and_rejects_unknown_settings():
 
 
 def test_one_brain_array_per_fold_is_used_by_its_fold():
-    rng = np.random.default_rng(11)
-    n_types, dim = 30, 5
-    vectors = rng.standard_normal((n_types, dim))
-    names = np.array([f"t{i:02d}" for i in range(n_types)])
-    occ = np.repeat(np.arange(n_types), 2)
-    good = vectors[occ] @ ortho_group.rvs(dim, random_state=12)
-    noise = rng.standard_normal(good.shape)
+    vectors, names, occ, good = rotated_cloud(11, 30, 5, repeats=2)
+    noise = np.random.default_rng(0).standard_normal(good.shape)
     splits = type_folds(names[occ], 2, seed=0)
     rows = retrieval_scores([good, noise], names[occ], names, vectors, Procrustes, splits, ks=(1,), n_bootstrap=0)
     by_fold = {r["fold"]: r["value"] for r in rows if r["retrieval"] == "cosine"}

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge as SklearnRidge
@@ -5,6 +8,15 @@ from sklearn.linear_model import Ridge as SklearnRidge
 from helpers.align.folds import type_folds
 from helpers.align.folds import group_folds
 from helpers.align.ridge import Ridge, encoding_scores
+from helpers.align.ridge_cv import get_backend
+
+try:
+    import torch
+except ImportError:  # the torch backends' tests are skipped
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+needs_cuda = pytest.mark.skipif(torch is None or not torch.cuda.is_available(), reason="no CUDA GPU")
 
 ALPHAS = np.logspace(-2, 5, 8)
 
@@ -244,3 +256,144 @@ def test_encoding_scores_validation_errors():
         encoding_scores(lm, brain, [(half, ~half), (half & (np.arange(20) < 5), ~half)], inner_folds=2)
     with pytest.raises(ValueError, match="no row is in any test mask"):
         encoding_scores(lm, brain, [])
+
+
+# --- the torch backends ---------------------------------------------------------
+
+
+def backend_problem(form, precision, seed=20):
+    """x, y, groups for the primal or dual form; float32 inputs for the float32 cases."""
+    rng = np.random.default_rng(seed)
+    n, p = (90, 12) if form == "primal" else (50, 140)
+    x = rng.standard_normal((n, p)) + 1.5
+    y = x[:, :4] @ rng.standard_normal((4, 5)) + rng.standard_normal((n, 5)) * np.array([0.1, 0.5, 1, 3, 10]) - 2
+    groups = rng.integers(0, n // 3, n)
+    dtype = np.float64 if precision == "float64" else np.float32
+    return x.astype(dtype), y.astype(dtype), groups
+
+
+def tolerance(precision):
+    """Relative agreement between backends: float64 to ~1e-10, the float32 working precision to ~1e-4."""
+    return 1e-10 if precision != "large float32" else 1e-4
+
+
+def assert_ridge_backends_agree(backend, form, per_target, precision, grouped, monkeypatch):
+    if precision == "large float32":
+        monkeypatch.setattr("helpers.align.ridge.LARGE", 1)  # treat these small arrays as large
+    x, y, groups = backend_problem(form, precision)
+    groups = groups if grouped else None
+    expected = Ridge(ALPHAS, inner_folds=3, per_target=per_target).fit(x, y, groups)
+    model = Ridge(ALPHAS, inner_folds=3, per_target=per_target, backend=backend).fit(x, y, groups)
+    tol = tolerance(precision)
+    working = np.float32 if precision == "large float32" else np.float64
+    for name in ("coef_", "intercept_", "cv_errors_", "x_mean_", "y_mean_"):
+        value = getattr(model, name)
+        assert type(value) is np.ndarray and value.dtype == getattr(expected, name).dtype, name
+        scale = np.abs(getattr(expected, name)).max()
+        np.testing.assert_allclose(value, getattr(expected, name), rtol=tol, atol=tol * scale, err_msg=name)
+    np.testing.assert_array_equal(model.alpha_, expected.alpha_)
+    assert model.coef_.dtype == working
+    prediction = model.predict(x)
+    assert type(prediction) is np.ndarray and prediction.dtype == working
+    np.testing.assert_allclose(prediction, expected.predict(x), rtol=tol, atol=tol * np.abs(y).max())
+
+
+def assert_encoding_backends_agree(backend, precision, grouped, monkeypatch):
+    if precision == "large float32":
+        monkeypatch.setattr("helpers.align.ridge.LARGE", 1)
+    rng = np.random.default_rng(21)
+    types = np.array([f"w{k}" for k in rng.integers(0, 40, 150)])
+    lm = rng.standard_normal((150, 6))
+    brain = lm @ rng.standard_normal((6, 9)) + rng.standard_normal((150, 9)) * np.linspace(0.2, 5, 9)
+    dtype = np.float64 if precision == "float64" else np.float32
+    lm, brain = lm.astype(dtype), brain.astype(dtype)
+    splits = type_folds(types, 3, seed=1)
+    groups = types if grouped else None
+    expected = encoding_scores(lm, brain, splits, ALPHAS, inner_folds=3, groups=groups, seed=2)
+    scores = encoding_scores(lm, brain, splits, ALPHAS, inner_folds=3, groups=groups, seed=2, backend=backend)
+    tol = tolerance(precision)
+    for name in ("r", "r2"):
+        assert type(scores[name]) is np.ndarray and scores[name].dtype == np.float64
+        np.testing.assert_allclose(scores[name], expected[name], rtol=tol, atol=tol, err_msg=name)
+    np.testing.assert_array_equal(scores["alpha"], expected["alpha"])
+
+
+FORMS = pytest.mark.parametrize("form", ["primal", "dual"])
+PER_TARGET = pytest.mark.parametrize("per_target", [False, True], ids=["one alpha", "per target"])
+PRECISIONS = pytest.mark.parametrize("precision", ["float64", "small float32", "large float32"])
+GROUPED = pytest.mark.parametrize("grouped", [False, True], ids=["rows", "groups"])
+
+
+@needs_torch
+@FORMS
+@PER_TARGET
+@PRECISIONS
+@GROUPED
+def test_torch_backend_fits_and_predicts_as_numpy(form, per_target, precision, grouped, monkeypatch):
+    assert_ridge_backends_agree("torch", form, per_target, precision, grouped, monkeypatch)
+
+
+@needs_torch
+@PRECISIONS
+@GROUPED
+def test_torch_backend_encoding_scores_equal_numpy(precision, grouped, monkeypatch):
+    assert_encoding_backends_agree("torch", precision, grouped, monkeypatch)
+
+
+@needs_cuda
+@FORMS
+@PER_TARGET
+@pytest.mark.parametrize("precision", ["float64", "large float32"])
+def test_torch_cuda_backend_fits_and_predicts_as_numpy(form, per_target, precision, monkeypatch):
+    assert_ridge_backends_agree("torch_cuda", form, per_target, precision, True, monkeypatch)
+
+
+@needs_cuda
+@pytest.mark.parametrize("precision", ["float64", "large float32"])
+def test_torch_cuda_backend_encoding_scores_equal_numpy(precision, monkeypatch):
+    assert_encoding_backends_agree("torch_cuda", precision, True, monkeypatch)
+
+
+@needs_torch
+def test_auto_backend_is_numpy_without_a_gpu(monkeypatch):
+    assert get_backend("auto").name == ("torch_cuda" if torch.cuda.is_available() else "numpy")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert get_backend("auto").name == "numpy"
+    x, y, groups = backend_problem("dual", "float64")
+    auto = Ridge(ALPHAS, backend="auto").fit(x, y, groups)
+    plain = Ridge(ALPHAS).fit(x, y, groups)
+    np.testing.assert_array_equal(auto.coef_, plain.coef_)  # the very same computation
+
+
+def test_unknown_backend_names_the_choices():
+    rng = np.random.default_rng(22)
+    x, y = rng.standard_normal((20, 3)), rng.standard_normal((20, 2))
+    message = "unknown backend 'cuda'; choose one of 'numpy', 'torch', 'torch_cuda', 'auto'"
+    with pytest.raises(ValueError, match=message):
+        Ridge(backend="cuda").fit(x, y)
+    with pytest.raises(ValueError, match=message):
+        encoding_scores(x, y, [(np.arange(20) < 10, np.arange(20) >= 10)], backend="cuda")
+    with pytest.raises(ValueError, match="unknown backend None"):
+        get_backend(None)
+
+
+@needs_torch
+def test_torch_cuda_without_a_gpu_says_so(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    rng = np.random.default_rng(23)
+    x, y = rng.standard_normal((20, 3)), rng.standard_normal((20, 2))
+    with pytest.raises(RuntimeError, match="backend='torch_cuda' needs a CUDA GPU.*backend='auto'.*backend='torch'"):
+        Ridge(backend="torch_cuda").fit(x, y)
+    with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
+        encoding_scores(x, y, [(np.arange(20) < 10, np.arange(20) >= 10)], backend="torch_cuda")
+
+
+def test_the_numpy_backend_does_not_import_torch():
+    code = (
+        "import sys, numpy as np; from helpers.align.ridge import Ridge, encoding_scores; "
+        "x = np.random.default_rng(0).standard_normal((30, 4)); Ridge().fit(x, x[:, :2]).predict(x); "
+        "encoding_scores(x, x, [(np.arange(30) < 20, np.arange(30) >= 20)], inner_folds=2); "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

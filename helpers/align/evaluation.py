@@ -70,6 +70,7 @@ def retrieval_scores(
     csls_reference: str = "test",
     n_bootstrap: int = 1000,
     seed: int = 0,
+    fold_numbers: Sequence[int] | None = None,
 ) -> list[dict]:
     """Cross-validated precision@k of a brain -> model map; one dict per fold, retrieval and k.
 
@@ -102,6 +103,8 @@ def retrieval_scores(
     Each row carries a 95 % bootstrap interval (``ci_low``, ``ci_high``) of
     its precision over the fold's test *types* (all occurrences of a drawn
     type come together), ``n_bootstrap`` draws seeded by ``seed`` and the fold.
+    ``fold_numbers`` names the folds of ``splits`` (default ``0, 1, ...``), so
+    that one fold scored on its own gives the row it gets among all folds.
     """
     per_fold = [np.asarray(b, dtype=np.float64) for b in brain] if isinstance(brain, (list, tuple)) else None
     if per_fold is not None and len(per_fold) != len(splits):
@@ -141,12 +144,13 @@ def retrieval_scores(
 
     lm = _min_max(type_vectors) if scaling == "minmax" else type_vectors - type_vectors.mean(axis=0)
     rows = []
-    for fold, (train, test) in enumerate(splits):
+    fold_numbers = range(len(splits)) if fold_numbers is None else fold_numbers
+    for at, (fold, (train, test)) in enumerate(zip(fold_numbers, splits)):
         if train.shape != (len(brain),) or test.shape != (len(brain),):
             raise ValueError(f"split masks must have one entry per brain vector ({len(brain)}).")
         if np.isin(index[test], index[train]).any():
             raise ValueError(f"fold {fold}: a test type also occurs in training; test types must be unseen.")
-        x = per_fold[fold] if per_fold else brain
+        x = per_fold[at] if per_fold else brain
         x = _min_max(x) if scaling == "minmax" else x - x[train].mean(axis=0)
         mapping = make_map().fit(x[train], lm[index[train]], groups=occurrence_types[train])
         queries = mapping.predict(x[test])

@@ -24,7 +24,20 @@ float32, which halves both memory and time (the penalty choice and the
 predictions agree with float64 to about 1e-5 relative). The kernel of such
 data is itself only float32-accurate, so a float64 decomposition of it would
 buy little. The single-penalty refit in the dual form is a float64 Cholesky
-solve either way.
+solve either way. This holds on every backend.
+
+Backends: ``backend="numpy"`` (the default) computes with NumPy and SciPy;
+``"torch"`` runs the same algorithm (:mod:`helpers.align.ridge_cv`, written
+once against a small backend layer) on PyTorch tensors on the CPU,
+``"torch_cuda"`` on the GPU, and ``"auto"`` picks ``"torch_cuda"`` when
+``torch.cuda.is_available()`` and ``"numpy"`` otherwise. Inputs are NumPy
+arrays either way (float32 stays float32, float64 stays float64, on the
+device); ``coef_``, ``cv_errors_``, ``predict`` and :func:`encoding_scores`
+return NumPy arrays. The torch backends agree with NumPy to the working
+precision (not bit for bit); PyTorch is imported only when one of them is
+chosen. On a GPU, float32 products follow PyTorch's matmul precision
+setting: leave ``torch.backends.cuda.matmul.allow_tf32`` off (the default)
+for the float32 accuracy stated above.
 """
 
 from __future__ import annotations
@@ -34,7 +47,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .folds import group_folds
-from .ridge_cv import BLOCK, Moments, centred_kernel, cv_errors, refit_dual, refit_primal
+from .ridge_cv import BLOCK, Moments, centred_kernel, cv_errors, get_backend, refit_dual, refit_primal
 
 DEFAULT_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6)  # the book's penalties (scenario field ridge_alphas)
 LARGE = 2**24  # entries of a float32 input from which the work stays float32
@@ -53,6 +66,9 @@ class Ridge:
         One penalty for all targets (False) or one per target column (True).
     seed : int
         Shuffles the groups into inner folds.
+    backend : {"numpy", "torch", "torch_cuda", "auto"}
+        Where the arithmetic runs (see the module docstring); the results are
+        NumPy arrays either way.
 
     Attributes
     ----------
@@ -75,27 +91,35 @@ class Ridge:
         inner_folds: int = 4,
         per_target: bool = False,
         seed: int = 0,
+        backend: str = "numpy",
     ):
         self.alphas = alphas
         self.inner_folds = inner_folds
         self.per_target = per_target
         self.seed = seed
+        self.backend = backend
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "Ridge":
         """Choose the penalty by inner CV over ``groups``, then refit on all rows."""
-        alphas = _check_alphas(self.alphas)
+        ops = get_backend(self.backend)
+        _check_alphas(self.alphas)
         x, y = _check_pair(x, y, "x", "y")
         dtype = _working_dtype(x, y)
-        x, y = x.astype(dtype, copy=False), y.astype(dtype, copy=False)
         groups = np.arange(len(x)) if groups is None else _check_groups(groups, len(x))
-        fold = group_folds(groups, self.inner_folds, self.seed, "groups (word types)", "inner_folds")
+        x, y = ops.asarray(x.astype(dtype, copy=False)), ops.asarray(y.astype(dtype, copy=False))
+        self._fit(ops, x, y, groups)
+        return self
 
-        self.x_mean_ = x.mean(axis=0, dtype=np.float64).astype(dtype)
-        self.y_mean_ = y.mean(axis=0, dtype=np.float64).astype(dtype)
+    def _fit(self, ops, x, y, groups) -> tuple:
+        """The fit on backend arrays in the working precision; returns ``(coef, intercept)`` as backend arrays."""
+        alphas = _check_alphas(self.alphas)
+        fold = group_folds(groups, self.inner_folds, self.seed, "groups (word types)", "inner_folds")
+        x_mean = ops.astype(ops.mean64(x), x.dtype)
+        y_mean = ops.astype(ops.mean64(y), x.dtype)
         dual = x.shape[1] > x.shape[0]
-        kernel = centred_kernel(x, self.x_mean_) if dual else None
-        moments = None if dual else Moments.of(x, y)
-        errors = cv_errors(x, y, kernel, moments, fold, self.inner_folds, alphas)
+        kernel = centred_kernel(ops, x, x_mean) if dual else None
+        moments = None if dual else Moments.of(ops, x, y)
+        errors = cv_errors(ops, x, y, kernel, moments, fold, self.inner_folds, alphas)
 
         if self.per_target:
             self.cv_errors_ = errors
@@ -106,20 +130,24 @@ class Ridge:
             best = np.full(y.shape[1], np.argmin(self.cv_errors_))
             self.alpha_ = float(alphas[best[0]])
         if dual:
-            self.coef_ = refit_dual(x, y, kernel, self.x_mean_, self.y_mean_, alphas, best)
+            coef = refit_dual(ops, x, y, kernel, x_mean, y_mean, alphas, best)
         else:
-            self.coef_ = refit_primal(moments, alphas, best)
-        self.intercept_ = self.y_mean_ - self.x_mean_ @ self.coef_
-        return self
+            coef = refit_primal(ops, moments, alphas, best)
+        intercept = y_mean - x_mean @ coef
+        self.x_mean_, self.y_mean_ = ops.to_numpy(x_mean), ops.to_numpy(y_mean)
+        self.coef_, self.intercept_ = ops.to_numpy(coef), ops.to_numpy(intercept)
+        return coef, intercept
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """``x @ coef_ + intercept_``, shape (n_rows, n_targets), in the precision of the fit."""
+        """``x @ coef_ + intercept_``, shape (n_rows, n_targets), in the precision of the fit, as a NumPy array."""
         if not hasattr(self, "coef_"):
             raise ValueError("this Ridge is not fitted yet; call fit(x, y) first.")
+        ops = get_backend(self.backend)
         x = _check_matrix(x, "x")
         if x.shape[1] != self.coef_.shape[0]:
             raise ValueError(f"x has {x.shape[1]} features but the model was fitted on {self.coef_.shape[0]}.")
-        return x.astype(self.coef_.dtype, copy=False) @ self.coef_ + self.intercept_
+        x = ops.asarray(x.astype(self.coef_.dtype, copy=False))
+        return ops.to_numpy(x @ ops.asarray(self.coef_) + ops.asarray(self.intercept_))
 
 
 def encoding_scores(
@@ -130,6 +158,7 @@ def encoding_scores(
     inner_folds: int = 4,
     groups: np.ndarray | None = None,
     seed: int = 0,
+    backend: str = "numpy",
 ) -> dict:
     """Cross-validated encoding of every voxel from language-model vectors.
 
@@ -137,6 +166,8 @@ def encoding_scores(
     ``Ridge(per_target=True)`` is fitted on the training rows (its inner CV
     over ``groups[train]``; each row its own group if ``groups`` is None) and
     predicts the test rows. Rows in no test mask are left out of the scores.
+    ``backend`` is :class:`Ridge`'s; with a torch backend both arrays go to
+    the device once, and the fits, predictions and scores stay there.
 
     Returns
     -------
@@ -147,13 +178,16 @@ def encoding_scores(
         all tested rows (pooled over folds), so a model that only predicts
         each fold's training mean scores a little below 0. Both are NaN for a
         voxel that is constant over the tested rows. ``"alpha"``: the chosen
-        penalty per fold and voxel, shape (n_folds, n_voxels).
+        penalty per fold and voxel, shape (n_folds, n_voxels). All NumPy arrays.
     """
+    ops = get_backend(backend)
+    _check_alphas(alphas)
     lm, brain = _check_pair(lm, brain, "lm", "brain")
     n = len(lm)
     if groups is not None:
         groups = _check_groups(groups, n)
-    prediction = np.zeros(brain.shape, dtype=_working_dtype(lm, brain))
+    prediction = ops.zeros(brain.shape, dtype=ops.dtype(_working_dtype(lm, brain)))
+    lm_all, brain_all = ops.asarray(_floating(lm)), ops.asarray(_floating(brain))
     tested = np.zeros(n, dtype=bool)
     chosen = []
     for fold, (train, test) in enumerate(splits):
@@ -164,51 +198,65 @@ def encoding_scores(
         labels = np.arange(len(rows)) if groups is None else groups[rows]  # Ridge's default: each row its own group
         order = np.argsort(group_folds(labels, inner_folds, seed, "groups (word types)", "inner_folds"), kind="stable")
         # rows in inner-fold order: the same fit, without a second copy of the wide brain array
-        model = Ridge(alphas, inner_folds, per_target=True, seed=seed)
-        model.fit(lm[rows[order]], brain[rows[order]], labels[order])
-        prediction[test] = model.predict(lm[test])
+        dtype = ops.dtype(_working_dtype(lm, brain, rows=len(rows)))
+        index = ops.index(rows[order])
+        model = Ridge(alphas, inner_folds, per_target=True, seed=seed, backend=backend)
+        coef, intercept = model._fit(
+            ops, ops.astype(lm_all[index], dtype, copy=False), ops.astype(brain_all[index], dtype, copy=False), labels[order]
+        )
+        test_rows = ops.index(test)
+        prediction[test_rows] = ops.astype(ops.astype(lm_all[test_rows], coef.dtype, copy=False) @ coef + intercept,
+                                           prediction.dtype, copy=False)
         tested |= test
         chosen.append(model.alpha_)
     if not tested.any():
         raise ValueError("no row is in any test mask; pass at least one (train, test) split.")
-    r, r2 = _voxel_scores(brain, prediction, tested)
+    r, r2 = _voxel_scores(ops, brain_all, prediction, tested)
     return {"r": r, "r2": r2, "alpha": np.array(chosen)}
 
 
 # --- small helpers ------------------------------------------------------------
 
 
-def _voxel_scores(brain, prediction, rows) -> tuple[np.ndarray, np.ndarray]:
+def _voxel_scores(ops, brain, prediction, rows) -> tuple[np.ndarray, np.ndarray]:
     """Pearson r and R^2 per column over ``rows``, a block of columns at a time, in float64.
 
     ``SSE = sum((d - p)^2)`` comes from the centred sums: ``SST + SPP - 2 SDP +
-    n (mean_d - mean_p)^2``.
+    n (mean_d - mean_p)^2``. ``brain`` and ``prediction`` are backend arrays,
+    ``rows`` a NumPy mask; the results are NumPy arrays.
     """
     r = np.empty(brain.shape[1])
     r2 = np.empty(brain.shape[1])
     every = rows.all()
+    mask = ops.index(rows)
     for lo in range(0, brain.shape[1], BLOCK):
         cols = slice(lo, lo + BLOCK)
-        data = (brain[:, cols] if every else brain[rows, cols]).astype(np.float64)
-        pred = (prediction[:, cols] if every else prediction[rows, cols]).astype(np.float64)
+        data = ops.astype(brain[:, cols] if every else brain[mask, cols], ops.float64)
+        pred = ops.astype(prediction[:, cols] if every else prediction[mask, cols], ops.float64)
         gap = data.mean(axis=0) - pred.mean(axis=0)
         data -= data.mean(axis=0)
         pred -= pred.mean(axis=0)
-        sst = np.einsum("ij,ij->j", data, data)
-        spp = np.einsum("ij,ij->j", pred, pred)
-        sdp = np.einsum("ij,ij->j", data, pred)
-        sse = sst + spp - 2 * sdp + len(data) * gap**2
+        sst, spp, sdp = (ops.to_numpy(ops.column_dots(a, b)) for a, b in ((data, data), (pred, pred), (data, pred)))
+        sse = sst + spp - 2 * sdp + len(data) * ops.to_numpy(gap) ** 2
         with np.errstate(divide="ignore", invalid="ignore"):
             r[cols] = np.where((sst > 0) & (spp > 0), sdp / np.sqrt(sst * spp), np.nan)
             r2[cols] = np.where(sst > 0, 1.0 - sse / sst, np.nan)
     return r, r2
 
 
-def _working_dtype(*arrays) -> type:
-    """float32 when a float32 input has at least ``LARGE`` entries, float64 otherwise."""
-    if any(a.dtype == np.float32 and a.size >= LARGE for a in arrays):
+def _working_dtype(*arrays, rows: int | None = None) -> type:
+    """float32 when a float32 input has at least ``LARGE`` entries, float64 otherwise.
+
+    With ``rows``, each array counts as that many of its rows (a training subset).
+    """
+    if any(a.dtype == np.float32 and (a.size if rows is None else rows * a.shape[1]) >= LARGE for a in arrays):
         return np.float32
     return np.float64
+
+
+def _floating(a: np.ndarray) -> np.ndarray:
+    """``a`` itself if float32 or float64, else a float64 copy (the dtypes the working precision casts between)."""
+    return a if a.dtype in (np.dtype(np.float32), np.dtype(np.float64)) else a.astype(np.float64)
 
 
 def _check_matrix(a, name) -> np.ndarray:

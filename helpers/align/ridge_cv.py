@@ -8,10 +8,17 @@ X^T`` gives ``B(a) = X^T U diag(1 / (l + a)) U^T Y`` (the dual form) without
 a features x features matrix. :func:`cv_errors` scores every penalty on
 every inner fold; :func:`refit_primal` and :func:`refit_dual` refit the
 chosen penalties on all training rows.
+
+The algorithm is written once, against a backend (:func:`get_backend`): the
+few array operations it needs, for NumPy with SciPy's LAPACK and BLAS, and
+for PyTorch tensors on the CPU or a GPU (imported only when asked for). Each
+function takes the backend first (``ops``) and arrays of that backend; fold
+labels and the chosen penalties' indices stay NumPy arrays.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,9 +26,10 @@ from scipy import linalg
 from scipy.linalg import blas
 
 BLOCK = 4096  # columns handled at once when centring wide data or scoring many targets
+BACKENDS = ("numpy", "torch", "torch_cuda", "auto")
 
 
-def cv_errors(x, y, kernel, moments, fold, n_folds, alphas) -> np.ndarray:
+def cv_errors(ops, x, y, kernel, moments, fold, n_folds, alphas) -> np.ndarray:
     """Mean over inner folds of each penalty's mean squared error per target, shape (n_alphas, n_targets).
 
     Rows are put in fold order (one copy, none if they already are), so that
@@ -29,31 +37,32 @@ def cv_errors(x, y, kernel, moments, fold, n_folds, alphas) -> np.ndarray:
     rows before and after it: the wide target matrix is never copied per fold.
     In the primal form (``moments`` given) a fold's training side is the
     moments of all rows minus those of its validation rows, so each fold
-    costs products over its validation rows only.
+    costs products over its validation rows only. Returns a NumPy array.
     """
     if np.any(np.diff(fold) < 0):  # encoding_scores passes rows already in fold order
         order = np.argsort(fold, kind="stable")
-        fold, y = fold[order], y[order]
+        fold, y = fold[order], y[ops.index(order)]
         if kernel is not None:
-            kernel = kernel[np.ix_(order, order)]
+            kernel = ops.take_square(kernel, order)
         else:
-            x = x[order]
+            x = x[ops.index(order)]
     bounds = np.searchsorted(fold, np.arange(n_folds + 1))
-    y_total = y.sum(axis=0, dtype=np.float64)
-    errors = np.zeros((len(alphas), y.shape[1]))
+    alphas = ops.asarray(alphas)
+    y_total = ops.sum64(y)
+    errors = ops.zeros((len(alphas), y.shape[1]))
     for start, stop in zip(bounds[:-1], bounds[1:]):
         n_train = len(y) - (stop - start)
-        y_mean = ((y_total - y[start:stop].sum(axis=0, dtype=np.float64)) / n_train).astype(y.dtype)
+        y_mean = ops.astype((y_total - ops.sum64(y[start:stop])) / n_train, y.dtype)
         if kernel is None:
-            values, basis, z, x_mean = moments.minus(Moments.of(x[start:stop], y[start:stop])).solution()
+            values, basis, z, x_mean = moments.minus(Moments.of(ops, x[start:stop], y[start:stop])).solution(ops)
             shrink, a = 1.0 / (values + alphas[:, None]), (x[start:stop] - x_mean) @ basis
         else:
-            basis, shrink, a = _dual_split(kernel, start, stop, alphas)
+            basis, shrink, a = _dual_split(ops, kernel, start, stop, alphas)
             # z = basis^T (y_train - y_mean), without a centred copy of y_train
             z = basis[:start].T @ y[:start] + basis[start:].T @ y[stop:]
-            z -= np.outer(basis.sum(axis=0), y_mean)
-        errors += _split_errors(a, z, y[start:stop] - y_mean, shrink) / (stop - start)
-    return errors / n_folds
+            z -= ops.outer(basis.sum(axis=0), y_mean)
+        errors += _split_errors(ops, a, z, y[start:stop] - y_mean, shrink) / (stop - start)
+    return ops.to_numpy(errors / n_folds)
 
 
 @dataclass(frozen=True)
@@ -61,98 +70,97 @@ class Moments:
     """The sums a primal ridge fit needs: ``X^T X`` (float64), ``X^T Y`` (working precision), column sums, rows."""
 
     n: int
-    gram: np.ndarray
-    cross: np.ndarray
-    x_sum: np.ndarray
-    y_sum: np.ndarray
+    gram: object
+    cross: object
+    x_sum: object
+    y_sum: object
 
     @classmethod
-    def of(cls, x, y) -> "Moments":
-        x64 = x.astype(np.float64)
-        return cls(len(x), x64.T @ x64, x.T @ y, x64.sum(axis=0), y.sum(axis=0, dtype=np.float64))
+    def of(cls, ops, x, y) -> "Moments":
+        x64 = ops.astype(x, ops.float64)
+        return cls(len(x), x64.T @ x64, x.T @ y, x64.sum(axis=0), ops.sum64(y))
 
     def minus(self, part: "Moments") -> "Moments":
         """The moments of these rows without the rows of ``part`` (which must be among them)."""
         return Moments(self.n - part.n, self.gram - part.gram, self.cross - part.cross,
-                        self.x_sum - part.x_sum, self.y_sum - part.y_sum)
+                       self.x_sum - part.x_sum, self.y_sum - part.y_sum)
 
-    def solution(self):
+    def solution(self, ops):
         """``(l, Q, Q^T X_c^T Y_c, x_mean)`` with ``Q diag(l) Q^T`` the centred ``X_c^T X_c``.
 
         The ridge coefficients for a penalty ``a`` are ``Q diag(1 / (l + a)) Q^T X_c^T Y_c``.
         """
         x_mean, y_mean = self.x_sum / self.n, self.y_sum / self.n
-        values, q = linalg.eigh(self.gram - self.n * np.outer(x_mean, x_mean), overwrite_a=True, check_finite=False, driver="evd")
-        cross = self.cross - (self.n * np.outer(x_mean, y_mean)).astype(self.cross.dtype)
-        q = q.astype(self.cross.dtype)
-        return np.maximum(values, 0.0), q, q.T @ cross, x_mean.astype(self.cross.dtype)
+        values, q = ops.eigh(self.gram - self.n * ops.outer(x_mean, x_mean), overwrite=True)
+        cross = self.cross - ops.astype(self.n * ops.outer(x_mean, y_mean), self.cross.dtype)
+        q = ops.astype(q, self.cross.dtype)
+        return values, q, q.T @ cross, ops.astype(x_mean, self.cross.dtype)
 
 
-def _dual_split(kernel, start, stop, alphas):
+def _dual_split(ops, kernel, start, stop, alphas):
     """Eigendecomposition of the training kernel re-centred on the training rows.
 
     With ``m`` the mean over training rows, ``(x_i - m) . (x_j - m) = K_ij -
     mean_t K_it - mean_t K_jt + mean_tt K``, so the sub-blocks of one kernel
     serve every inner fold.
     """
-    k_train = _outside(_outside(kernel, start, stop).T, start, stop)
-    k_cross = _outside(kernel[start:stop].T, start, stop).T  # validation x training
+    k_train = _outside(ops, _outside(ops, kernel, start, stop).T, start, stop)
+    k_cross = _outside(ops, kernel[start:stop].T, start, stop).T  # validation x training
     row_means = k_train.mean(axis=1)
     grand = row_means.mean()
     k_train -= row_means[:, None]
     k_train -= row_means[None, :] - grand
     k_cross -= k_cross.mean(axis=1, keepdims=True)
     k_cross -= row_means[None, :] - grand
-    values, u = linalg.eigh(k_train, overwrite_a=True, check_finite=False, driver="evd")
-    values = np.maximum(values, 0.0)
+    values, u = ops.eigh(k_train, overwrite=True)
     shrink = 1.0 / (values + alphas[:, None])
     return u, shrink, k_cross @ u
 
 
-def _split_errors(a, z, y_val, shrink) -> np.ndarray:
+def _split_errors(ops, a, z, y_val, shrink):
     """Summed squared error ``||y_val - a diag(shrink[i]) z||^2`` per penalty ``i`` and target, float64.
 
     When ``a`` has more rows than columns, ``a = QR`` and the error splits
     into ``||Q^T y_val - R diag(shrink) z||^2`` plus the part of ``y_val``
     outside the span of ``Q``, so each penalty costs one product with the
-    triangular ``R`` (BLAS ``trmm``, half the work of a general product).
-    Targets are handled a block at a time, in Fortran order so that the sums
-    of squares run along contiguous memory.
+    triangular ``R`` (BLAS ``trmm`` with NumPy, half the work of a general
+    product). Targets are handled a block at a time, in Fortran order so that
+    the sums of squares run along contiguous memory.
     """
     triangular = a.shape[0] > a.shape[1]
     if triangular:
-        q, a = linalg.qr(a, mode="economic", check_finite=False)
+        q, a = ops.qr(a)
         y_proj = q.T @ y_val
-        outside = _column_sq_sums(y_val) - _column_sq_sums(y_proj)
+        outside = ops.column_sq_sums(y_val) - ops.column_sq_sums(y_proj)
         y_val = y_proj
     else:
-        outside = np.zeros(y_val.shape[1])
-    trmm = blas.strmm if a.dtype == np.float32 else blas.dtrmm
-    scaled = [np.asfortranarray(a * factor[None, :]) for factor in shrink.astype(a.dtype)]
-    errors = np.empty((len(shrink), y_val.shape[1]))
+        outside = ops.zeros(y_val.shape[1])
+    scaled = [ops.fortran(a * factor[None, :]) for factor in ops.astype(shrink, a.dtype)]
+    errors = ops.empty((len(shrink), y_val.shape[1]))
     for lo in range(0, y_val.shape[1], BLOCK):
         cols = slice(lo, lo + BLOCK)
-        z_block, y_block = np.asfortranarray(z[:, cols]), np.asfortranarray(y_val[:, cols])
+        z_block, y_block = ops.fortran(z[:, cols]), ops.fortran(y_val[:, cols])
         for i, matrix in enumerate(scaled):
-            residual = trmm(1.0, matrix, z_block) if triangular else matrix @ z_block
+            residual = ops.trmm(matrix, z_block) if triangular else matrix @ z_block
             residual -= y_block
-            errors[i, cols] = outside[cols] + _column_sq_sums(residual, overwrite=True)
+            errors[i, cols] = outside[cols] + ops.column_sq_sums(residual, overwrite=True)
     return errors
 
 
 # --- the refit on all training rows -------------------------------------------
 
 
-def refit_primal(moments: Moments, alphas, best) -> np.ndarray:
-    values, q, z, _ = moments.solution()
-    coef = np.empty(z.shape, dtype=z.dtype)
+def refit_primal(ops, moments: Moments, alphas, best):
+    """Coefficients for the penalty ``alphas[best[j]]`` of each target ``j``, from the moments of all rows."""
+    values, q, z, _ = moments.solution(ops)
+    coef = ops.empty(z.shape, dtype=z.dtype)
     for i in np.unique(best):
-        cols = best == i
-        coef[:, cols] = q @ ((1.0 / (values + alphas[i])).astype(z.dtype)[:, None] * z[:, cols])
+        cols = ops.index(best == i)
+        coef[:, cols] = q @ (ops.astype(1.0 / (values + alphas[i]), z.dtype)[:, None] * z[:, cols])
     return coef
 
 
-def refit_dual(x, y, kernel, x_mean, y_mean, alphas, best) -> np.ndarray:
+def refit_dual(ops, x, y, kernel, x_mean, y_mean, alphas, best):
     """Dual coefficients ``(K + aI)^-1 (y - y_mean)``, then ``coef = (x - x_mean)^T dual``.
 
     One penalty for all targets is a single Cholesky solve (in float64, it is
@@ -160,35 +168,230 @@ def refit_dual(x, y, kernel, x_mean, y_mean, alphas, best) -> np.ndarray:
     """
     y = y - y_mean
     if np.all(best == best[0]):
-        system = kernel.astype(np.float64)
-        system[np.diag_indices_from(system)] += alphas[best[0]]
-        dual = linalg.solve(system, y, assume_a="pos", overwrite_a=True, check_finite=False).astype(x.dtype)
+        system = ops.astype(kernel, ops.float64)
+        ops.add_to_diagonal(system, alphas[best[0]])
+        dual = ops.astype(ops.solve_pos(system, y), x.dtype)
     else:
-        values, u = linalg.eigh(kernel, check_finite=False, driver="evd")
+        values, u = ops.eigh(kernel)
         z = u.T @ y
-        dual = np.empty_like(y)
+        dual = ops.empty(y.shape, dtype=y.dtype)
         for i in np.unique(best):
-            cols = best == i
-            dual[:, cols] = u @ (z[:, cols] / (np.maximum(values, 0.0) + alphas[i])[:, None])
-    return x.T @ dual - np.outer(x_mean, dual.sum(axis=0))
+            cols = ops.index(best == i)
+            dual[:, cols] = u @ (z[:, cols] / (values + alphas[i])[:, None])
+    return x.T @ dual - ops.outer(x_mean, dual.sum(axis=0))
 
 
-def centred_kernel(x, mean) -> np.ndarray:
+def centred_kernel(ops, x, mean):
     """``(x - mean)(x - mean)^T``, centring a block of columns at a time instead of copying ``x``."""
-    kernel = np.zeros((len(x), len(x)), dtype=x.dtype)
+    kernel = ops.zeros((len(x), len(x)), dtype=x.dtype)
     for lo in range(0, x.shape[1], BLOCK):
         block = x[:, lo : lo + BLOCK] - mean[lo : lo + BLOCK]
         kernel += block @ block.T
     return kernel
 
 
-
-def _outside(a, start, stop) -> np.ndarray:
+def _outside(ops, a, start, stop):
     """The rows of ``a`` outside ``start:stop``, as a new array."""
-    return np.concatenate([a[:start], a[stop:]])
+    return ops.concatenate([a[:start], a[stop:]])
 
 
-def _column_sq_sums(a, overwrite: bool = False) -> np.ndarray:
-    """Sum of squares per column, float64; a float32 ``a`` is summed in float32 (four times faster)."""
-    squares = np.square(a, out=a if overwrite else None)
-    return squares.sum(axis=0).astype(np.float64)
+# --- the backends -------------------------------------------------------------
+
+
+def get_backend(name: str):
+    """The array operations of backend ``name``, one of :data:`BACKENDS`.
+
+    Parameters
+    ----------
+    name : {"numpy", "torch", "torch_cuda", "auto"}
+        ``"numpy"``: NumPy and SciPy. ``"torch"``: PyTorch tensors on the CPU.
+        ``"torch_cuda"``: PyTorch tensors on the current CUDA device.
+        ``"auto"``: ``"torch_cuda"`` when ``torch.cuda.is_available()``, else ``"numpy"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name. ``ImportError`` for a torch backend without
+        PyTorch installed; ``RuntimeError`` for ``"torch_cuda"`` without a GPU.
+    """
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(repr(b) for b in BACKENDS)}.")
+    if name == "auto":
+        try:
+            import torch
+            name = "torch_cuda" if torch.cuda.is_available() else "numpy"
+        except ImportError:
+            name = "numpy"
+    if name == "numpy":
+        return NUMPY
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError(f"backend={name!r} needs PyTorch, which is not installed; install torch or use backend='numpy'.") from error
+    if name == "torch_cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"backend='torch_cuda' needs a CUDA GPU, but torch.cuda.is_available() is False (torch {torch.__version__}, "
+            f"CUDA build {torch.version.cuda}); use backend='auto' to fall back to NumPy, or backend='torch' for the CPU."
+        )
+    return _Torch(torch, "cuda" if name == "torch_cuda" else "cpu")
+
+
+class _Numpy:
+    """NumPy arrays, SciPy's LAPACK (``eigh`` with the ``evd`` driver, ``qr``, Cholesky ``solve``) and BLAS ``trmm``."""
+
+    name = "numpy"
+    float32, float64 = np.float32, np.float64
+
+    def asarray(self, a):
+        """A NumPy array (or anything ``np.asarray`` takes) as this backend's array, dtype kept."""
+        return np.asarray(a)
+
+    def to_numpy(self, a) -> np.ndarray:
+        return np.asarray(a)  # a NumPy array as it is; the torch backends copy to the host
+
+    def index(self, a):
+        """A NumPy index or boolean mask usable on this backend's arrays."""
+        return a
+
+    def astype(self, a, dtype, copy=True):
+        return a.astype(dtype, copy=copy)
+
+    def zeros(self, shape, dtype=np.float64):
+        return np.zeros(shape, dtype=dtype)
+
+    def empty(self, shape, dtype=np.float64):
+        return np.empty(shape, dtype=dtype)
+
+    def dtype(self, numpy_dtype):
+        """This backend's dtype for a NumPy float dtype."""
+        return numpy_dtype
+
+    def sum64(self, a):
+        """Column sums accumulated in float64."""
+        return a.sum(axis=0, dtype=np.float64)
+
+    def mean64(self, a):
+        """Column means accumulated in float64."""
+        return a.mean(axis=0, dtype=np.float64)
+
+    def outer(self, a, b):
+        return np.outer(a, b)
+
+    def concatenate(self, parts):
+        return np.concatenate(parts)
+
+    def take_square(self, a, order):
+        """``a[order][:, order]``."""
+        return a[np.ix_(order, order)]
+
+    def eigh(self, a, overwrite=False):
+        """Eigenvalues (ascending, negatives clipped to 0) and eigenvectors of a symmetric PSD matrix."""
+        values, vectors = linalg.eigh(a, overwrite_a=overwrite, check_finite=False, driver="evd")
+        return np.maximum(values, 0.0), vectors
+
+    def qr(self, a):
+        """The economic QR decomposition."""
+        return linalg.qr(a, mode="economic", check_finite=False)
+
+    def fortran(self, a):
+        return np.asfortranarray(a)
+
+    def trmm(self, r, b):
+        """``r @ b`` for an upper-triangular ``r`` (in Fortran order), by BLAS ``trmm``."""
+        return (blas.strmm if r.dtype == np.float32 else blas.dtrmm)(1.0, r, b)
+
+    def solve_pos(self, a, b):
+        """``a^-1 b`` for a positive definite ``a`` (overwritten), in ``a``'s precision."""
+        return linalg.solve(a, b, assume_a="pos", overwrite_a=True, check_finite=False)
+
+    def add_to_diagonal(self, a, value):
+        a[np.diag_indices_from(a)] += value
+
+    def column_sq_sums(self, a, overwrite=False):
+        """Sum of squares per column, float64; a float32 ``a`` is summed in float32 (four times faster)."""
+        squares = np.square(a, out=a if overwrite else None)
+        return squares.sum(axis=0).astype(np.float64)
+
+    def column_dots(self, a, b):
+        """``sum_i a_ij b_ij`` per column ``j``."""
+        return np.einsum("ij,ij->j", a, b)
+
+
+class _Torch:
+    """The operations of :class:`_Numpy` on PyTorch tensors on ``device`` (``"cpu"`` or ``"cuda"``).
+
+    Triangular products are plain matrix products (PyTorch has no ``trmm``);
+    ``fortran`` keeps a tensor as it is; ``eigh`` is ``torch.linalg.eigh``
+    and ``solve_pos`` a Cholesky factorisation and solve.
+    """
+
+    def __init__(self, torch, device: str):
+        self.torch, self.device = torch, torch.device(device)
+        self.name = "torch" if device == "cpu" else "torch_cuda"
+        self.float32, self.float64 = torch.float32, torch.float64
+
+    def asarray(self, a):
+        if isinstance(a, self.torch.Tensor):
+            return a.to(self.device)
+        with warnings.catch_warnings():  # a read-only input is shared, never written to
+            warnings.simplefilter("ignore", UserWarning)
+            return self.torch.as_tensor(np.asarray(a), device=self.device)
+
+    def to_numpy(self, a) -> np.ndarray:
+        return a.detach().cpu().numpy() if isinstance(a, self.torch.Tensor) else np.asarray(a)
+
+    def index(self, a):
+        return self.torch.as_tensor(a, device=self.device)
+
+    def astype(self, a, dtype, copy=True):
+        return a.to(dtype, copy=copy)
+
+    def zeros(self, shape, dtype=None):
+        return self.torch.zeros(shape, dtype=dtype or self.float64, device=self.device)
+    def empty(self, shape, dtype=None):
+        return self.torch.empty(shape, dtype=dtype or self.float64, device=self.device)
+
+    def dtype(self, numpy_dtype):
+        return self.float32 if np.dtype(numpy_dtype) == np.float32 else self.float64
+
+    def sum64(self, a):
+        return a.sum(dim=0, dtype=self.float64)
+    def mean64(self, a):
+        return a.mean(dim=0, dtype=self.float64)
+
+    def outer(self, a, b):
+        return self.torch.outer(a, b)
+    def concatenate(self, parts):
+        return self.torch.cat(parts)
+
+    def take_square(self, a, order):
+        order = self.index(order)
+        return a[order][:, order]
+
+    def eigh(self, a, overwrite=False):
+        values, vectors = self.torch.linalg.eigh(a)
+        return values.clamp(min=0.0), vectors
+
+    def qr(self, a):
+        return self.torch.linalg.qr(a, mode="reduced")
+
+    def fortran(self, a):
+        return a
+    def trmm(self, r, b):
+        return r @ b
+
+    def solve_pos(self, a, b):
+        return self.torch.cholesky_solve(b.to(a.dtype), self.torch.linalg.cholesky(a))
+
+    def add_to_diagonal(self, a, value):
+        a.diagonal().add_(value)
+
+    def column_sq_sums(self, a, overwrite=False):
+        squares = a.square_() if overwrite else a.square()
+        return squares.sum(dim=0).to(self.float64)
+
+    def column_dots(self, a, b):
+        return (a * b).sum(dim=0)
+
+
+NUMPY = _Numpy()

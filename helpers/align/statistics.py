@@ -86,3 +86,79 @@ def best_layers(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def layer_ranks(tables: dict[str, pd.DataFrame], model: str, layer: int, **where) -> pd.DataFrame:
     """:func:`layer_rank` of one layer under several conditions (``label -> table``), one row per condition."""
     return pd.DataFrame({label: layer_rank(table, model, layer, **where) for label, table in tables.items()}).T
+
+
+def scored_layers(measures: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Several measures' tables (``label -> rows of one metric``) summarised per measure, model and layer.
+
+    One row per measure x model x layer: :func:`summarise` over subjects and
+    folds, with the model's family, size (``n_params_m``), whether it is
+    trained, and the layer's relative depth (``layer / last layer``). The
+    chance level drawn is the permutation null where the table has one.
+    """
+    rows = []
+    for label, table in measures.items():
+        s = summarise(table, ["model", "layer"])
+        about = table.groupby("model")[["family", "n_params_m", "trained", "n_states"]].first()
+        s = s.join(about, on="model").assign(measure=label)
+        s["relative_depth"] = s["layer"] / (s["n_states"] - 1)
+        if "chance_permuted" in s:
+            s["chance"] = s["chance_permuted"].fillna(s["chance"])
+        rows.append(s)
+    return pd.concat(rows, ignore_index=True)
+
+
+def model_scores(layers: pd.DataFrame, at: str = "best") -> pd.DataFrame:
+    """Each measure's score per model at its ``"best"`` layer (highest mean) or its ``"last"`` layer.
+
+    ``layers`` is :func:`scored_layers`; the result keeps its columns, one row
+    per measure and model.
+    """
+    if at not in ("best", "last"):
+        raise ValueError(f"at must be 'best' or 'last', got {at!r}.")
+    pick = layers.groupby(["measure", "model"])["mean" if at == "best" else "layer"].idxmax()
+    return layers.loc[pick].reset_index(drop=True).assign(at=at)
+
+
+def scaling_slope(table: pd.DataFrame, at: str = "best", n_boot: int = 1000, seed: int = 0) -> dict:
+    """Slope of a score against log10(parameters) across the trained models of one measure, with a bootstrap interval.
+
+    The score of a model is its mean over subjects and folds at its best (or
+    last) layer, the layer chosen on all subjects. The interval resamples
+    subjects with replacement (n_boot times), recomputing every model's mean
+    and the least-squares slope. With fewer than two trained model sizes
+    there is no slope (NaN).
+    """
+    table = table[table["trained"]]
+    layer = model_scores(scored_layers({"m": table}), at).set_index("model")["layer"]
+    rows = table[table["layer"] == table["model"].map(layer)]
+    per_subject = rows.groupby(["model", "subject"])["value"].mean().unstack("subject")
+    x = np.log10(rows.groupby("model")["n_params_m"].first().loc[per_subject.index].to_numpy())
+    if len(np.unique(x)) < 2:
+        return {"slope": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n_models": len(x)}
+    slope = np.polyfit(x, per_subject.mean(axis=1).to_numpy(), 1)[0]
+    rng = np.random.default_rng(seed)
+    columns = per_subject.to_numpy()
+    draws = [np.polyfit(x, np.nanmean(columns[:, rng.integers(0, columns.shape[1], columns.shape[1])], axis=1), 1)[0]
+             for _ in range(n_boot)]
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return {"slope": float(slope), "ci_low": float(low), "ci_high": float(high), "n_models": len(x)}
+
+
+def twin_differences(table: pd.DataFrame) -> pd.DataFrame:
+    """Per trained model and layer: its score minus its random-weight twin's (``random:<model>``), with a 95 % interval.
+
+    Differences are paired by subject and fold (and retrieval and metric
+    where the table has them); models without a twin in the table are left
+    out.
+    """
+    keys = [c for c in ("subject", "fold", "retrieval", "metric", "layer") if c in table and table[c].notna().any()]
+    trained = table[table["trained"]]
+    twins = table[~table["trained"]].assign(model=lambda t: t["model"].str.removeprefix("random:"))
+    paired = trained.merge(twins[["model", *keys, "value"]], on=["model", *keys], suffixes=("", "_random"))
+    paired = paired.assign(value=paired["value"] - paired["value_random"], chance=0.0)
+    if "chance_permuted" in paired:
+        paired = paired.drop(columns="chance_permuted")
+    s = summarise(paired, ["model", "layer"])
+    s["relative_depth"] = s["layer"] / (s["layer"].groupby(s["model"]).transform("max"))
+    return s

@@ -117,7 +117,7 @@ def _fetch(url: str, part: Path, progress: bool) -> str:
         with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
             total = response.length
             received = 0
-            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=where.name, disable=not progress) as bar:
+            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=where.name, disable=not progress or None) as bar:
                 for chunk in iter(lambda: response.read(CHUNK), b""):
                     out.write(chunk)
                     h.update(chunk)

@@ -24,7 +24,9 @@ from tqdm import tqdm
 from ..data import words as W
 from .passages import check_options, passages, token_word_index, windows
 
-STORED_DTYPE = "float16"  # hidden states on disk; the unit of memory_mib below
+PART_DTYPE = "float32"  # pooled states of a group of batches, in memory and in parts/ on disk
+STORED_DTYPE = "float16"  # one file per layer: float16, or float32 for a layer with values beyond float16's range
+STORED = "float16, or float32 where a layer exceeds float16's range"  # for cache keys and records
 
 
 def default_token_budget(device) -> int:
@@ -134,7 +136,7 @@ def make_plan(
         Longest sequence fed (default: the model's ``max_position_embeddings``);
         longer texts are cut into windows (:func:`windows`).
     memory_mib : float, optional
-        Host memory (MiB) for the pooled float16 states of one group of
+        Host memory (MiB) for the pooled float32 states of one group of
         batches (a group holds at least one batch); default: one group.
     """
     check_options(context, pooling)
@@ -169,7 +171,7 @@ def make_plan(
             ids.append(chunk_ids)
             targets.append(chunk_target)
     n_states, width = config.num_hidden_layers + 1, config.hidden_size
-    per_group = int(memory_mib * 2**20 // (np.dtype(STORED_DTYPE).itemsize * n_states * width)) if memory_mib else len(column)
+    per_group = int(memory_mib * 2**20 // (np.dtype(PART_DTYPE).itemsize * n_states * width)) if memory_mib else len(column)
     groups, current, n_read = [], [], 0
     for batch in _batches(np.array([len(x) for x in ids]), token_budget):
         read = sum(int(np.sum(targets[s] >= 0)) for s in batch)
@@ -256,7 +258,7 @@ def extract(
     device = model.get_input_embeddings().weight.device
     plan = make_plan(tokenizer, model.config, items, token_budget_for(token_budget, device), context, pooling, runs, max_length)
     out = np.empty((plan.n_states, plan.n_words, plan.width), dtype=np.float32)
-    with tqdm(total=len(plan.batches), desc=f"{type(model).__name__} batches", disable=not progress) as bar:
+    with tqdm(total=len(plan.batches), desc=f"{type(model).__name__} batches", disable=not progress or None) as bar:
         for words, layer, pooled in pooled_states(model, plan, plan.batches, pad_id(tokenizer), bar):
             out[layer, words] = pooled
     return out

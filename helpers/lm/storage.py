@@ -2,11 +2,12 @@
 
 :func:`write_features` does the work of :func:`helpers.lm.extraction.extract`
 into a folder: batches are grouped so that the pooled states of one group
-fit in ``memory_mib`` (float16); each finished group is written at once (all
+fit in ``memory_mib`` (float32); each finished group is written at once (all
 layers) into ``parts/``, and a rerun skips the groups already there. At the
 end the parts are gathered into one file per layer (``layer_000.npy`` ...,
-float16, each written atomically and skipped if present; memory: one
-layer), and ``extraction.json`` records the device, dtype, throughput and
+float16, or float32 for a layer whose values exceed float16's range, as the
+massive activations of Gemma's residual stream do (up to ~1e5); each
+written atomically and skipped if present; memory: one layer), and ``extraction.json`` records the device, dtype, throughput and
 peak memory. Beside that, memory holds the model and one batch's hidden
 states. :func:`read_features` reads the layers back as float32.
 """
@@ -24,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data.files import write_atomic
-from .extraction import STORED_DTYPE, Plan, make_plan, pad_id, pooled_states, token_budget_for
+from .extraction import PART_DTYPE, STORED, STORED_DTYPE, Plan, make_plan, pad_id, pooled_states, token_budget_for
 from .memory import PeakMemory
 
 
@@ -66,10 +67,10 @@ def write_features(
     batches = [batch for g in todo for batch in plan.groups[g]]
     with PeakMemory(device) as peak:
         start = time.perf_counter()
-        with tqdm(total=len(batches), desc=f"{type(model).__name__} batches", disable=not progress) as bar:
+        with tqdm(total=len(batches), desc=f"{type(model).__name__} batches", disable=not progress or None) as bar:
             for g in todo:
                 words = plan.words(g)
-                states = np.empty((plan.n_states, len(words), plan.width), dtype=STORED_DTYPE)
+                states = np.empty((plan.n_states, len(words), plan.width), dtype=PART_DTYPE)
                 for batch_words, layer, pooled in pooled_states(model, plan, plan.groups[g], pad_id(tokenizer), bar):
                     states[layer, np.searchsorted(words, batch_words)] = pooled
                 _save_part(parts / f"{g:05d}", words, states)
@@ -80,7 +81,7 @@ def write_features(
     record = {
         "device": str(device),
         "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
-        "stored": STORED_DTYPE,
+        "stored": STORED,
         "tokens": plan.n_tokens(batches),
         "padded_tokens": int(sum(len(b) * max(len(plan.ids[s]) for s in b) for b in batches)),
         "batches": len(batches),
@@ -107,13 +108,15 @@ def _save_part(part: Path, words: np.ndarray, states: np.ndarray) -> None:
 def _gather_layers(folder: Path, parts: Path, plan: Plan, progress: bool) -> None:
     """One file per hidden state from the parts; layers already written are kept."""
     loaded = [(np.load(p / "words.npy"), np.load(p / "states.npy", mmap_mode="r")) for p in sorted(parts.iterdir())]
-    for layer in tqdm(range(plan.n_states), desc="writing layers", disable=not progress):
+    for layer in tqdm(range(plan.n_states), desc="writing layers", disable=not progress or None):
         path = folder / f"layer_{layer:03d}.npy"
         if path.exists():
             continue
-        out = np.empty((plan.n_words, plan.width), dtype=STORED_DTYPE)
+        out = np.empty((plan.n_words, plan.width), dtype=PART_DTYPE)
         for words, states in loaded:
             out[words] = states[layer]
+        if np.abs(out).max() < np.finfo(STORED_DTYPE).max:  # else (massive activations) keep float32: no inf
+            out = out.astype(STORED_DTYPE)
         write_atomic(path, lambda f: np.save(f, out, allow_pickle=False))
 
 

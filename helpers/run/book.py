@@ -7,7 +7,10 @@
 Source notebooks are never modified: executed copies go to
 ``<out>/stage/notebooks`` beside copies of the book's markdown and
 configuration, Jupyter Book renders that folder, and the static site lands in
-``<out>/html`` (open ``<out>/html/index.html``).
+``<out>/html`` (open ``<out>/html/index.html``). The pages show results, not
+machinery: what the chapters write to stderr (progress bars, warnings) goes to
+``<out>/kernel_stderr.txt`` instead, no page names a folder of the build
+machine, and Jupyter Book's own messages are in ``<out>/jupyter-book.log``.
 """
 
 from __future__ import annotations
@@ -68,24 +71,85 @@ def error_cells(path: Path) -> list[str]:
 
 
 # For the kernels that run the chapters: progress bars and advisory messages stay off the published pages
-# (the build's own progress, per chapter and cell, shows on the command line).
+# (the build's own progress, per chapter and cell, shows on the command line). tqdm's "IProgress not found"
+# comes from tqdm.auto in a kernel without ipywidgets. A bar created with an explicit ``disable=False``
+# ignores TQDM_DISABLE, so for_readers also takes whatever reached stderr off the pages.
 QUIET = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
-         "TOKENIZERS_PARALLELISM": "false", "PYTHONWARNINGS": "ignore::FutureWarning,ignore::DeprecationWarning"}
+         "TOKENIZERS_PARALLELISM": "false",
+         "PYTHONWARNINGS": "ignore::FutureWarning,ignore::DeprecationWarning,ignore:IProgress not found"}
+
+# Text outputs that for_readers rewrites so that no path of the build machine shows (images are left alone).
+TEXT_OUTPUTS = ("text/plain", "text/html", "text/markdown", "text/latex")
 
 
-def for_readers(path: Path, scenario: str) -> None:
-    """Hide the machinery of an executed chapter: its parameter cells give way to one line naming the scenario."""
+def machine_prefixes(*more: str | Path) -> list[tuple[str, str]]:
+    """Absolute folders of this machine and how a page shows them, longest first.
+
+    The repository becomes a relative path, the home folder ``~``, and any
+    other folder (the Python environment, temporary and output folders,
+    ``more``) an ellipsis.
+    """
+    import tempfile
+
+    shown = {str(Path.home()): "~"}
+    folders = (sys.prefix, Path(sys.prefix).parent, sys.base_prefix, tempfile.gettempdir(), *more)  # the environment's
+    shown.update({str(Path(folder).resolve()): "…" for folder in folders  # folder too: a table may cut a path short
+                  if not Path(folder).resolve().is_relative_to(ROOT)})  # inside the repository: a relative path
+    shown[str(ROOT)] = ""
+    return sorted(((folder.rstrip("/") + "/", (label + "/") if label else "") for folder, label in shown.items()
+                   if folder not in ("", "/")), key=lambda pair: -len(pair[0]))
+
+
+def without_machine_paths(text: str, prefixes: list[tuple[str, str]]) -> str:
+    """``text`` with every folder of :func:`machine_prefixes` replaced by how a page shows it."""
+    for folder, label in prefixes:
+        text = text.replace(folder, label)
+    return text
+
+
+def last_state(stream: str) -> str:
+    """What a terminal would show of a stream with carriage returns: the last state of each line (of a progress bar)."""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in stream.split("\n"))
+
+
+def for_readers(path: Path, scenario: str, *private: str | Path) -> list[str]:
+    """Show the reader results, not machinery; returns what was taken off the page.
+
+    The chapter's parameter cells give way to one line naming the scenario;
+    what its cells wrote to stderr (progress bars, warnings, logs) leaves the
+    page and is returned, as "cell N: text", for the build's log; and no text
+    output names a folder of this machine (:func:`machine_prefixes`, with the
+    folders ``private`` too).
+    """
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
+    prefixes = machine_prefixes(*private)
+    removed = []
+    for number, cell in enumerate(nb.cells):
         tags = cell.metadata.setdefault("tags", [])
         if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
+        if cell.cell_type != "code":
+            continue
+        stderr = "".join(out.text for out in cell.outputs if out.output_type == "stream" and out.name == "stderr")
+        if stderr.strip():
+            removed.append(f"cell {number}: {last_state(stderr).strip()}")
+        cell.outputs = [out for out in cell.outputs if not (out.output_type == "stream" and out.name == "stderr")]
+        for out in cell.outputs:
+            if out.output_type == "stream":
+                out.text = without_machine_paths(out.text, prefixes)
+            for mime in TEXT_OUTPUTS:
+                if mime in out.get("data", {}):
+                    value = out.data[mime]
+                    value = "".join(value) if isinstance(value, list) else value
+                    out.data[mime] = without_machine_paths(value, prefixes)
     at = next((i for i, c in enumerate(nb.cells) if "injected-parameters" in c.metadata["tags"]), 1)
-    note = nbformat.v4.new_markdown_cell(f"*This page was computed on the scenario `{scenario}`; its parameters follow.*")
+    note = nbformat.v4.new_markdown_cell(f"*This page was computed on the scenario `{scenario}`; the table below holds "
+                                         "every parameter of the run.*")
     nb.cells.insert(at + 1, note)
     nbformat.write(nb, path)
+    return removed
 
 
 def build(scenario: str = "default", overrides: dict | None = None, out: str | Path = "_build") -> Path:
@@ -98,6 +162,9 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
 
     start = time.perf_counter()
     cfg = S.load(scenario, overrides)  # fail early on a bad scenario or override
+    from .pipeline import require_inputs
+
+    require_inputs(cfg)  # every missing model or file, listed before any work starts
     scenario_path = str(S.path_of(scenario).resolve())
     out = Path(out).resolve()
     stage = out / "stage"
@@ -108,7 +175,7 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
         shutil.copy(ROOT / name, stage / name)
     shutil.copytree(ROOT / "book", stage / "book")
 
-    seconds = {}
+    seconds, stderr = {}, []
     saved = {name: os.environ.get(name) for name in QUIET}
     os.environ.update(QUIET)
     try:
@@ -127,7 +194,8 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
                 errors = error_cells(target)
                 if errors:
                     raise RuntimeError(f"{source.name} produced error cells: {errors}")
-                for_readers(target, cfg.name)
+                removed = for_readers(target, cfg.name, out, cfg.cache_dir, cfg.data_dir)
+                stderr += [f"## {source.stem}, {line}" for line in removed]
             seconds[source.stem] = round(time.perf_counter() - began, 1)
             tqdm.write(f"{source.stem}: {seconds[source.stem]:.0f} s")
     finally:
@@ -137,8 +205,13 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
             else:
                 os.environ[name] = value
 
+    (out / "kernel_stderr.txt").write_text("".join(f"{line}\n\n" for line in stderr))
+    if stderr:
+        tqdm.write(f"what the chapters wrote to stderr (progress bars, warnings) is kept off the pages: {out / 'kernel_stderr.txt'}")
+
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage), "--builder", "html", "--quiet"]
     result = subprocess.run(command, capture_output=True, text=True)
+    (out / "jupyter-book.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
         raise RuntimeError(f"jupyter-book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     html = out / "html"

@@ -7,7 +7,9 @@ so an entry is never reused for other parameters. Entries are written into a
 temporary folder and renamed into place when complete: an interrupted run
 leaves no half-written entry behind. Long computations can instead resume
 (``get_or_make(..., resume=True)``): their work folder is kept after an
-interruption and handed back on the next call.
+interruption and handed back on the next call. A file lock per entry lets
+one process make it while others that ask for it at the same time wait and
+then read it. :class:`Memo` keeps results in memory, one copy per key.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
 KEY_FILE = "key.json"
 
@@ -98,21 +101,26 @@ class Cache:
         if self.has(kind, key):
             return folder
         folder.parent.mkdir(parents=True, exist_ok=True)
-        if resume:
-            work = folder.parent / f".{folder.name}.partial"
-            work.mkdir(exist_ok=True)
-        else:
-            work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        try:
-            make(work)
-            with open(work / KEY_FILE, "w") as f:
-                json.dump(key, f, sort_keys=True, indent=1, default=_jsonable)
-            if folder.exists():  # an unreadable leftover without key.json
-                shutil.rmtree(folder)
-            os.replace(work, folder)
-        finally:
-            if not resume and work.exists():
-                shutil.rmtree(work)
+        # One writer at a time per entry, across processes and machines sharing the folder: a second worker
+        # waits, then finds the entry made (or, after a failure, the partial work to resume).
+        with FileLock(folder.parent / f".{folder.name}.lock"):
+            if self.has(kind, key):
+                return folder
+            if resume:
+                work = folder.parent / f".{folder.name}.partial"
+                work.mkdir(exist_ok=True)
+            else:
+                work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+            try:
+                make(work)
+                with open(work / KEY_FILE, "w") as f:
+                    json.dump(key, f, sort_keys=True, indent=1, default=_jsonable)
+                if folder.exists():  # an unreadable leftover without key.json
+                    shutil.rmtree(folder)
+                os.replace(work, folder)
+            finally:
+                if not resume and work.exists():
+                    shutil.rmtree(work)
         return folder
 
     def arrays(self, kind: str, key: dict, make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -24,7 +24,7 @@ from ..data.datasets import Dataset, RealDataset, SimulatedDataset
 from ..data.recording import Recording, SentenceRecording
 from ..lm import models as M
 from ..lm import storage
-from ..lm.extraction import STORED_DTYPE
+from ..lm.extraction import STORED
 from ..lm.passages import check_options
 from . import steps
 from .cache import Cache, Memo, text_digest
@@ -52,6 +52,40 @@ def _planted_driver(cfg: Scenario) -> tuple[np.ndarray, dict]:
     planted = lm_features(cfg, cfg.planted_model)
     info = {"planted_model": planted.model, "planted_layer": cfg.planted_layer, "planted_source": planted.source}
     return planted.vectors[cfg.planted_layer], info
+
+
+def missing_inputs(cfg: Scenario) -> list[str]:
+    """Every model and data file the scenario needs that is not on this machine, each with where to get it.
+
+    Nothing is loaded or downloaded: models are looked up, files checked
+    for existence (files that the scenario downloads itself are not
+    missing).
+    """
+    problems = []
+    for model in dict.fromkeys(cfg.models + ((cfg.planted_model,) if cfg.dataset == "simulated" else ())):
+        try:
+            M.resolve(model)
+        except (FileNotFoundError, ValueError) as err:
+            problems.append(f"model {model}: {err}")
+    if cfg.dataset != "simulated":
+        try:
+            fields = cfg.fields("data_dir", "subjects", "experiment", "download", "bad_voxels", "tr")
+            data = RealDataset(cfg.dataset, **{**fields, "download": False})
+            if not cfg.download:
+                data.files
+        except (FileNotFoundError, ValueError) as err:
+            problems.append(f"data: {err}")
+    return problems
+
+
+def require_inputs(cfg: Scenario) -> None:
+    """One error listing everything :func:`missing_inputs` finds, before any work starts."""
+    problems = missing_inputs(cfg)
+    if problems:
+        raise FileNotFoundError(
+            f"scenario {cfg.name!r} needs {len(problems)} thing(s) that are not on this machine:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 def stimulus_items(cfg: Scenario) -> np.ndarray:
@@ -119,7 +153,7 @@ def features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved]:
     resolved = M.resolve(model)
     runs = stimulus_runs(cfg)
     key = steps.key(
-        "features", cfg, model=resolved.fingerprint(), dtype=lm_dtype(cfg), stored=STORED_DTYPE,
+        "features", cfg, model=resolved.fingerprint(), dtype=lm_dtype(cfg), stored=STORED,
         text=text_digest(stimulus_items(cfg)), run_starts=(np.flatnonzero(np.diff(runs)) + 1).tolist(),
     )
     return key, resolved

@@ -30,6 +30,8 @@ from ..lm.passages import check_options
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 LM_DTYPES = ("auto", "float32", "bfloat16", "float16")
+GRID_METHODS = ("procrustes", "ridge", "rsa", "cka")  # helpers.run.grid.METHODS
+ENGINES = ("local", "submitit", "dask")  # helpers.run.grid.ENGINES
 PCA_FITS = ("all", "train")
 # What each retrieval protocol sets, unless the scenario sets a field itself.
 PROTOCOLS = {
@@ -89,6 +91,11 @@ class Scenario:
     ridge_alphas: tuple[float, ...] = DEFAULT_ALPHAS
     rsa_metric: str = "spearman"
     n_permutations: int = 200
+    cka_permutations: int = 20  # CKA's null (its mean is the chance level drawn)
+    # the grid of every model, layer, method, subject and fold (helpers.run.grid)
+    grid_methods: tuple[str, ...] = ("procrustes", "rsa", "cka")
+    engine: str = "local"  # or "submitit" (SLURM job arrays) or "dask"
+    workers: int = 2
     # where intermediate results go
     cache_dir: str = ".cache"
 
@@ -96,6 +103,7 @@ class Scenario:
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "subjects", tuple(str(s) for s in self.subjects))
         object.__setattr__(self, "ks", tuple(int(k) for k in self.ks))
+        object.__setattr__(self, "grid_methods", tuple(self.grid_methods))
         object.__setattr__(self, "ridge_alphas", tuple(float(a) for a in self.ridge_alphas))
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {DATASETS}.")
@@ -110,7 +118,7 @@ class Scenario:
             raise ValueError(f"tr must be a positive number of seconds, got {self.tr!r}.")
         if self.candidates not in CANDIDATE_SETS:
             raise ValueError(f"candidates must be one of {CANDIDATE_SETS}, got {self.candidates!r}.")
-        positive = ("n_subjects", "n_voxels", "n_runs", "csls_neighbours")
+        positive = ("n_subjects", "n_voxels", "n_runs", "csls_neighbours", "workers", "cka_permutations")
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}.")
@@ -138,6 +146,11 @@ class Scenario:
             raise ValueError(f"csls_reference must be one of {CSLS_REFERENCES}, got {self.csls_reference!r}.")
         if self.pca_fit not in PCA_FITS:
             raise ValueError(f"pca_fit must be one of {PCA_FITS}, got {self.pca_fit!r}.")
+        unknown = sorted(set(self.grid_methods) - set(GRID_METHODS))
+        if unknown or not self.grid_methods:
+            raise ValueError(f"grid_methods must name some of {GRID_METHODS}, got {list(self.grid_methods)}.")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}.")
         if self.n_folds < 2:
             raise ValueError(f"n_folds must be at least 2, got {self.n_folds}.")
         if not self.models:
@@ -204,7 +217,8 @@ GROUPS = {
     "TRs to words": ("smoothing", "kernel", "lookback", "lookforward", "delay", "brain_dims", "pca_fit"),
     "language models": ("models", "context", "pooling", "lm_dtype", "focus_model", "focus_layer"),
     "alignment": ("protocol", "scaling", "csls_reference", "n_folds", "split", "buffer_s", "csls_neighbours", "candidates",
-                  "ks", "ridge_alphas", "rsa_metric", "n_permutations"),
+                  "ks", "ridge_alphas", "rsa_metric", "n_permutations", "cka_permutations"),
+    "grid": ("grid_methods", "engine", "workers"),
     "output": ("cache_dir",),
 }
 

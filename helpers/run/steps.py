@@ -25,13 +25,15 @@ class Step:
 PROTOCOL = ("n_folds", "split", "buffer_s", "seed", "csls_neighbours", "candidates", "ks", "scaling", "csls_reference", "pca_fit")
 
 STEPS: dict[str, Step] = {
-    "features": Step(3, ("context", "pooling")),
+    "features": Step(4, ("context", "pooling")),
     "brain": Step(4),  # inputs: the subject's recording, the smoothing, the PCA size
     "decoding": Step(5, PROTOCOL + ("brain_dims",)),
     "precision_curve": Step(5, PROTOCOL + ("brain_dims",)),
     "rsa": Step(2, ("rsa_metric", "n_permutations", "seed", "brain_dims")),
+    "cka": Step(1, ("cka_permutations", "seed", "brain_dims")),
     "encoding": Step(2, ("n_folds", "split", "buffer_s", "seed", "ridge_alphas")),
     "smoothing_variants": Step(3, PROTOCOL),
+    "grid_cell": Step(1, PROTOCOL + ("brain_dims", "rsa_metric", "n_permutations", "cka_permutations")),
     "protocol_steps": Step(1, ("csls_neighbours", "candidates", "ks", "n_folds", "seed", "buffer_s", "brain_dims")),
 }
 

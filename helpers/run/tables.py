@@ -15,6 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..align import rsa
+from ..align.cka import linear_cka
 from ..align.evaluation import match_dimensions, retrieval_scores
 from ..align.folds import make_splits
 from ..align.procrustes import Procrustes
@@ -44,7 +45,8 @@ def _recordings_key(cfg: Scenario) -> list[dict]:
     return [recording_key(cfg, r.subject) for r in recordings(cfg)]
 
 
-def _splits(cfg: Scenario, keep: np.ndarray | None = None):
+def word_splits(cfg: Scenario, keep: np.ndarray | None = None):
+    """The scenario's (train, test) folds over the word occurrences in ``keep`` (default all)."""
     types, onsets = occurrence_types(cfg), word_onsets(cfg)
     if keep is not None:
         types, onsets = types[keep], onsets[keep]
@@ -87,7 +89,7 @@ def precision_curve(cfg: Scenario, model: str, layer: int, method: str = "procru
     types = occurrence_types(cfg)
     largest = len(np.unique(types))
     if cfg.candidates == "test":  # the smallest fold's test types bound k
-        largest = min(len(np.unique(types[test])) for _, test in _splits(cfg))
+        largest = min(len(np.unique(types[test])) for _, test in word_splits(cfg))
     curve = dataclasses.replace(cfg, ks=tuple(k for k in ks if k <= largest))
     key = _decoding_key("precision_curve", curve, method, feats, layer=layer)
     return cache(cfg).table("precision_curve", key, lambda: _decoding_rows(curve, feats, method, layers=[layer]))
@@ -100,28 +102,45 @@ def _decoding_rows(cfg: Scenario, feats: ModelFeatures, method: str, layers=None
     names, type_vectors = type_means(feats.vectors, types)
     keep = np.ones(len(types), dtype=bool) if keep is None else keep
     layers = range(feats.n_states) if layers is None else layers
-    splits = _splits(cfg, keep)
+    splits = word_splits(cfg, keep)
     rows = []
     recs = recordings(cfg)
-    bar = tqdm(total=len(recs) * len(layers), desc=f"{method} {feats.model}", disable=not progress)
+    bar = tqdm(total=len(recs) * len(layers), desc=f"{method} {feats.model}", disable=not progress or None)
     for rec in recs:
-        k = brain_dims(cfg, rec, feats.vectors.shape[2])
-        if cfg.pca_fit == "train" and k is not None:  # one reduction per fold, fitted on its training words' TRs
-            kept = np.flatnonzero(keep)
-            brain = [training_brain_vectors(cfg, rec, k, np.isin(np.arange(len(types)), kept[train]), outside)[keep]
-                     for train, _ in splits]
-        else:
-            brain = brain_vectors(cfg, rec, k, outside)[keep]
+        brain = subject_brain(cfg, rec, feats.vectors.shape[2], splits, keep, outside)
         for layer in layers:
-            x, y = (brain, type_vectors[layer]) if method != "procrustes" else _matched(brain, type_vectors[layer])
-            scores = retrieval_scores(
-                x, types[keep], names, y, _decoder(cfg, method), splits, ks=cfg.ks, neighbours=cfg.csls_neighbours,
-                candidates=cfg.candidates, scaling=cfg.value("scaling"), csls_reference=cfg.value("csls_reference"), seed=cfg.seed,
-            )
-            rows += [{**row_labels(rec, feats, layer), "method": method, "split": cfg.split, **row} for row in scores]
+            rows += decode(cfg, feats, rec, brain, layer, names, type_vectors[layer], types[keep], splits, method)
             bar.update()
     bar.close()
     return pd.DataFrame(rows)
+
+
+def subject_brain(cfg: Scenario, rec: Recording | SentenceRecording, width: int, splits, keep: np.ndarray,
+                  outside: str = "error") -> np.ndarray | list[np.ndarray]:
+    """One subject's brain vectors of the kept word occurrences for a model of this width.
+
+    One array, or with ``pca_fit: train`` one per split (the PCA fitted on
+    that split's training words).
+    """
+    k = brain_dims(cfg, rec, width)
+    if cfg.pca_fit != "train" or k is None:
+        return brain_vectors(cfg, rec, k, outside)[keep]
+    kept = np.flatnonzero(keep)
+    every = np.arange(len(keep))
+    return [training_brain_vectors(cfg, rec, k, np.isin(every, kept[train]), outside)[keep] for train, _ in splits]
+
+
+def decode(cfg: Scenario, feats: ModelFeatures, rec: Recording | SentenceRecording, brain, layer: int,
+           names: np.ndarray, layer_vectors: np.ndarray, types: np.ndarray, splits, method: str,
+           fold_numbers=None) -> list[dict]:
+    """Retrieval rows of one subject and one model layer over ``splits`` (:func:`helpers.align.evaluation.retrieval_scores`)."""
+    x, y = (brain, layer_vectors) if method != "procrustes" else _matched(brain, layer_vectors)
+    scores = retrieval_scores(
+        x, types, names, y, _decoder(cfg, method), splits, ks=cfg.ks, neighbours=cfg.csls_neighbours,
+        candidates=cfg.candidates, scaling=cfg.value("scaling"), csls_reference=cfg.value("csls_reference"),
+        seed=cfg.seed, fold_numbers=fold_numbers,
+    )
+    return [{**row_labels(rec, feats, layer), "method": method, "split": cfg.split, **row} for row in scores]
 
 
 def _matched(brain: np.ndarray | list[np.ndarray], lm: np.ndarray):
@@ -133,8 +152,9 @@ def _matched(brain: np.ndarray | list[np.ndarray], lm: np.ndarray):
 
 
 def row_labels(rec: Recording | SentenceRecording, feats: ModelFeatures, layer: int) -> dict:
-    """The columns that say where a score comes from: dataset, subject, model (family, size), layer and its relative depth."""
-    info = M.lookup(feats.model)
+    """The columns that say where a score comes from: dataset, subject, model (family, size, trained or
+    random weights), layer and its relative depth."""
+    info = M.lookup(feats.model.removeprefix(M.RANDOM_PREFIX))
     return {
         "dataset": rec.dataset,
         "simulated": rec.simulated,
@@ -142,6 +162,7 @@ def row_labels(rec: Recording | SentenceRecording, feats: ModelFeatures, layer: 
         "model": feats.model,
         "family": info.family if info else "",
         "n_params_m": info.n_params if info else np.nan,
+        "trained": not feats.model.startswith(M.RANDOM_PREFIX),
         "layer": layer,
         "n_states": feats.n_states,
         "relative_depth": layer / (feats.n_states - 1),
@@ -166,25 +187,65 @@ def rsa_table(cfg: Scenario, progress: bool = True) -> pd.DataFrame:
                         test="brain labels permuted, max over layers")
 
         def make() -> pd.DataFrame:
-            names, type_vectors = type_means(feats.vectors, types)
-            model_rdms = [rsa.rdm(v, cfg.rsa_metric) for v in type_vectors]
-            rows = []
-            for rec in tqdm(recordings(cfg), desc=f"RSA {feats.model}", disable=not progress):
-                brain = brain_vectors(cfg, rec, brain_dims(cfg, rec, feats.vectors.shape[2]))
-                brain_rdm = rsa.rdm(type_means(brain[None], types)[1][0], cfg.rsa_metric)
-                test = rsa.permutation_test_many(model_rdms, brain_rdm, cfg.n_permutations, seed=cfg.seed)
-                for layer in range(len(model_rdms)):
-                    null = test["null"][:, layer]
-                    rows.append({
-                        **row_labels(rec, feats, layer), "method": "rsa", "metric": f"rho ({cfg.rsa_metric})",
-                        "value": test["rho"][layer], "p": test["p"][layer], "p_fwe": test["p_fwe"][layer],
-                        "null_mean": float(np.mean(null)), "null_95": float(np.percentile(null, 95)),
-                        "chance": 0.0, "n_types": len(names),
-                    })
-            return pd.DataFrame(rows)
+            model_rdms = [rsa.rdm(v, cfg.rsa_metric) for v in type_means(feats.vectors, types)[1]]
+            recs = tqdm(recordings(cfg), desc=f"RSA {feats.model}", disable=not progress or None)
+            return pd.DataFrame([row for rec in recs for row in rsa_rows(cfg, feats, rec, model_rdms)])
 
         tables.append(cache(cfg).table("rsa", key, make))
     return pd.concat(tables, ignore_index=True)
+
+
+def rsa_rows(cfg: Scenario, feats: ModelFeatures, rec: Recording | SentenceRecording, model_rdms: list[np.ndarray]) -> list[dict]:
+    """RSA rows of one subject for every layer, the permutation test corrected across the layers."""
+    types = occurrence_types(cfg)
+    brain = brain_vectors(cfg, rec, brain_dims(cfg, rec, feats.vectors.shape[2]))
+    brain_rdm = rsa.rdm(type_means(brain[None], types)[1][0], cfg.rsa_metric)
+    test = rsa.permutation_test_many(model_rdms, brain_rdm, cfg.n_permutations, seed=cfg.seed)
+    rows = []
+    for layer in range(len(model_rdms)):
+        null = test["null"][:, layer]
+        rows.append({
+            **row_labels(rec, feats, layer), "method": "rsa", "metric": f"rho ({cfg.rsa_metric})",
+            "value": test["rho"][layer], "p": test["p"][layer], "p_fwe": test["p_fwe"][layer],
+            "null_mean": float(np.mean(null)), "null_95": float(np.percentile(null, 95)),
+            "chance": 0.0, "n_types": len(np.unique(types)),
+        })
+    return rows
+
+
+def cka_table(cfg: Scenario, progress: bool = True) -> pd.DataFrame:
+    """Linear CKA between each subject's and each model layer's type vectors, with a permutation null (cached).
+
+    CKA fits nothing, so there are no folds; ``chance`` is the mean of the
+    null over ``cka_permutations`` shuffles of the brain side's word labels.
+    """
+    types = occurrence_types(cfg)
+    tables = []
+    for model in cfg.models:
+        feats = lm_features(cfg, model)
+        key = steps.key("cka", cfg, recordings=_recordings_key(cfg), features=feats.key, smoothing=smoothing_options(cfg))
+
+        def make() -> pd.DataFrame:
+            type_vectors = type_means(feats.vectors, types)[1]
+            pairs = [(rec, layer) for rec in recordings(cfg) for layer in range(feats.n_states)]
+            return pd.DataFrame([cka_row(cfg, feats, rec, layer, type_vectors[layer])
+                                 for rec, layer in tqdm(pairs, desc=f"CKA {feats.model}", disable=not progress or None)])
+
+        tables.append(cache(cfg).table("cka", key, make))
+    return pd.concat(tables, ignore_index=True)
+
+
+def cka_row(cfg: Scenario, feats: ModelFeatures, rec: Recording | SentenceRecording, layer: int,
+            layer_vectors: np.ndarray) -> dict:
+    """Linear CKA of one subject and one model layer over the word types, with its permutation null."""
+    types = occurrence_types(cfg)
+    brain = type_means(brain_vectors(cfg, rec, brain_dims(cfg, rec, feats.vectors.shape[2]))[None], types)[1][0]
+    value = linear_cka(brain, layer_vectors)
+    rng = np.random.default_rng([cfg.seed, layer])
+    null = np.array([linear_cka(brain[rng.permutation(len(brain))], layer_vectors) for _ in range(cfg.cka_permutations)])
+    return {**row_labels(rec, feats, layer), "method": "cka", "metric": "linear CKA", "value": value,
+            "chance": float(null.mean()), "null_95": float(np.percentile(null, 95)),
+            "p": float((1 + np.sum(null >= value)) / (1 + len(null))), "n_types": len(brain)}
 
 
 def encoding_table(cfg: Scenario, model: str, layer: int) -> pd.DataFrame:
@@ -203,7 +264,7 @@ def encoding_table(cfg: Scenario, model: str, layer: int) -> pd.DataFrame:
     def make() -> pd.DataFrame:
         names, type_vectors = type_means(feats.vectors[layer][None], types)
         lm = type_vectors[0][np.searchsorted(names, types)]
-        splits = _splits(cfg)
+        splits = word_splits(cfg)
         tables = []
         for rec in tqdm(recordings(cfg), desc=f"encoding {feats.model} layer {layer}"):
             scores = encoding_scores(lm, brain_vectors(cfg, rec, None), splits, alphas=cfg.ridge_alphas, groups=types, seed=cfg.seed)
