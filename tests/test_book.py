@@ -11,7 +11,7 @@ from helpers.data import harry_potter
 from helpers.run import book, pipeline
 from helpers.run import scenario as S
 
-CHAPTERS = ["01_data_loading", "02_smoothing", "03_extraction", "04_procrustes", "05_ridge", "06_rsa"]
+CHAPTERS = ["01_data_loading", "02_smoothing", "03_extraction", "04_procrustes", "05_ridge", "06_rsa", "07_scaling", "08_layers"]
 ROOT = Path(__file__).resolve().parents[1]
 # What a reader must never see on a page: a progress bar, tqdm's warning, a folder of the build machine.
 MACHINERY = re.compile(r"it/s\]|s/it\]|TqdmWarning|(?<![\w.])/(?:work|tmp|root|home)/")
@@ -237,4 +237,13 @@ def test_every_solution_ran_in_the_book_and_is_folded(site, chapter):
     folded = re.findall(r'<div class="cell [^"]*\btag_solution\b[^"]*"[^>]*>\s*<details class="[^"]*\bhide\b[^"]*">', html)
     assert len(folded) == len(found), "each solution sits behind a toggle"
     assert html.count("Show the solution") >= len(found)
+
+
+def test_a_variant_with_another_planted_layer_gets_its_own_results(tmp_path):
+    """Exercises 4.4 and 6.4 plant another layer: their recordings, and so every cached table, must differ."""
+    import dataclasses
+
+    cfg = S.load("smoke", {"cache_dir": str(tmp_path)})
+    moved = dataclasses.replace(cfg, planted_layer=1)
+    assert pipeline.recording_key(cfg, "sim-01") != pipeline.recording_key(moved, "sim-01")
 
