@@ -43,7 +43,8 @@ def dataset(cfg: Scenario) -> Dataset:
         fields = cfg.fields("design", "seed", "n_subjects", "n_voxels", "n_runs", "snr")
         planted = cfg.fields("planted_model", "planted_layer", "context", "pooling", "lm_dtype")
         return MEMORY.get("dataset", {**fields, **planted}, lambda: SimulatedDataset(
-            **fields, driver=lambda: _planted_driver(cfg), driver_key=lambda: features_key(cfg, cfg.planted_model)[0]))
+            **fields, driver=lambda: _planted_driver(cfg),
+            driver_key=lambda: {**features_key(cfg, cfg.planted_model)[0], "planted_layer": cfg.planted_layer}))
     fields = cfg.fields("data_dir", "subjects", "experiment", "download", "bad_voxels", "tr")
     return MEMORY.get("dataset", {"name": cfg.dataset, **fields}, lambda: RealDataset(cfg.dataset, **fields))
 
