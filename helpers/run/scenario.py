@@ -70,7 +70,8 @@ class Scenario:
     delay: float = PAPER_WINDOW["delay"]
     brain_dims: str | int = "model"
     # language models
-    models: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M")
+    models: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M", "gemma-3-270m",
+                               "random:all-MiniLM-L6-v2", "random:SmolLM2-135M", "random:gemma-3-270m")
     context: str = "sentence"
     pooling: str = "mean"
     lm_dtype: str = "auto"  # auto: bfloat16 on a CUDA GPU, float32 on the CPU (helpers.lm.models.choose_device)
