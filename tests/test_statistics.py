@@ -41,3 +41,42 @@ def test_layer_rank_names_what_is_missing():
         statistics.layer_rank(scores({0: 0.1, 1: 0.2}), "m", 7, metric="P@10")
     with pytest.raises(ValueError, match="layers present: \\[\\]"):
         statistics.layer_rank(scores({0: 0.1}), "m", 0, metric="P@5")
+
+
+def measure(model, trained, n_params_m, values_by_layer, n_states=3):
+    """Rows of one model: subjects 1 and 2, one fold, per layer the values (subject 1, subject 2)."""
+    return pd.DataFrame([{"model": model, "family": "f", "n_params_m": n_params_m, "trained": trained, "n_states": n_states,
+                          "layer": layer, "subject": subject, "fold": 0, "value": value, "chance": 0.1}
+                         for layer, pair in values_by_layer.items() for subject, value in zip(("1", "2"), pair)])
+
+
+def test_twin_differences_pairs_by_subject_and_layer():
+    table = pd.concat([measure("a", True, 10, {0: (0.5, 0.7), 2: (0.9, 0.9)}),
+                       measure("random:a", False, 10, {0: (0.4, 0.4), 2: (0.2, 0.4)}),
+                       measure("b", True, 20, {0: (0.3, 0.3)})])  # no twin: left out
+    d = statistics.twin_differences(table).set_index("layer")
+    assert list(d["model"]) == ["a", "a"]
+    assert d.loc[0, "mean"] == pytest.approx(0.2)  # (0.1 + 0.3) / 2
+    assert d.loc[2, "mean"] == pytest.approx(0.6)  # (0.7 + 0.5) / 2
+    assert d.loc[2, "relative_depth"] == 1.0 and d.loc[0, "relative_depth"] == 0.0
+    assert (d["chance"] == 0).all()
+    assert statistics.twin_differences(measure("b", True, 20, {0: (0.3, 0.3)})).empty
+
+
+def test_model_scores_and_scaling_slope_by_hand():
+    # score at the best layer: a (10 M) 0.2, b (100 M) 0.4, c (1000 M) 0.6 -> slope 0.2 per decade
+    table = pd.concat([measure("a", True, 10, {0: (0.1, 0.1), 1: (0.2, 0.2)}),
+                       measure("b", True, 100, {0: (0.3, 0.5), 1: (0.1, 0.1)}),
+                       measure("c", True, 1000, {0: (0.6, 0.6), 1: (0.0, 0.0)}),
+                       measure("random:c", False, 1000, {0: (0.9, 0.9)})])  # untrained: not in the slope
+    best = statistics.model_scores(statistics.scored_layers({"m": table}), "best").set_index("model")
+    assert best.loc["a", "layer"] == 1 and best.loc["b", "layer"] == 0 and best.loc["b", "mean"] == pytest.approx(0.4)
+    last = statistics.model_scores(statistics.scored_layers({"m": table}), "last").set_index("model")
+    assert last.loc["c", "mean"] == pytest.approx(0.0)
+    slope = statistics.scaling_slope(table, n_boot=200)
+    assert slope["slope"] == pytest.approx(0.2) and slope["n_models"] == 3
+    # three evenly spaced sizes: the middle model's resampled mean cannot move the slope, so the interval is a point
+    assert slope["ci_low"] == pytest.approx(0.2) and slope["ci_high"] == pytest.approx(0.2)
+    assert np.isnan(statistics.scaling_slope(table[table["model"] == "a"])["slope"])
+    with pytest.raises(ValueError, match="at must be 'best' or 'last'"):
+        statistics.model_scores(statistics.scored_layers({"m": table}), "first")

@@ -39,7 +39,7 @@ def summarise(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         if "chance_permuted" in group:
             row["chance_permuted"] = group["chance_permuted"].mean()
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else [*by, "mean", "ci95", "chance", "n"])
 
 
 def layer_rank(table: pd.DataFrame, model: str, layer: int, **where) -> dict:
@@ -150,7 +150,7 @@ def twin_differences(table: pd.DataFrame) -> pd.DataFrame:
 
     Differences are paired by subject and fold (and retrieval and metric
     where the table has them); models without a twin in the table are left
-    out.
+    out, so a table without twins gives an empty frame.
     """
     keys = [c for c in ("subject", "fold", "retrieval", "metric", "layer") if c in table and table[c].notna().any()]
     trained = table[table["trained"]]
@@ -160,5 +160,5 @@ def twin_differences(table: pd.DataFrame) -> pd.DataFrame:
     if "chance_permuted" in paired:
         paired = paired.drop(columns="chance_permuted")
     s = summarise(paired, ["model", "layer"])
-    s["relative_depth"] = s["layer"] / (s["layer"].groupby(s["model"]).transform("max"))
-    return s
+    last = paired.groupby("model")["n_states"].first() - 1
+    return s.assign(relative_depth=s["layer"] / s["model"].map(last))
