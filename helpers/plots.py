@@ -16,7 +16,7 @@ from .data import words as W
 from .data.recording import Recording
 
 
-def _tag(recording_or_simulated) -> str:
+def simulated_tag(recording_or_simulated) -> str:
     simulated = getattr(recording_or_simulated, "simulated", recording_or_simulated)
     return " (simulated data)" if simulated else ""
 
@@ -34,7 +34,7 @@ def timeline(rec: Recording, zoom_s: float = 30.0) -> plt.Figure:
     top.set_yticks([0.225, 0.775], ["non-words (+)", "words"])
     top.set_ylim(0, 1.3)
     top.set_xlabel("time from the start of the experiment (s)")
-    top.set_title(f"{rec.dataset} / {rec.subject}: {word.sum()} words in {len(np.unique(rec.runs))} runs{_tag(rec)}")
+    top.set_title(f"{rec.dataset} / {rec.subject}: {word.sum()} words in {len(np.unique(rec.runs))} runs{simulated_tag(rec)}")
 
     start = rec.onsets[0]
     shown = (rec.onsets >= start) & (rec.onsets < start + zoom_s)
@@ -108,7 +108,7 @@ def timecourses(rec: Recording, voxels: np.ndarray, run: int = 0) -> plt.Figure:
         ax.plot(t, rec.data[rows, v] + 4 * j, lw=0.8, label=f"voxel {v}")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("BOLD (offset per voxel)")
-    ax.set_title(f"{rec.subject}, run {run}: voxel time courses{_tag(rec)}")
+    ax.set_title(f"{rec.subject}, run {run}: voxel time courses{simulated_tag(rec)}")
     ax.legend(loc="upper right", fontsize=8, ncol=len(voxels) + 1)
     fig.tight_layout()
     return fig
@@ -169,7 +169,7 @@ def delay_curve(table: pd.DataFrame, metric: str = "P@10", retrieval: str = "csl
     ax.axhline(curve["chance"].iloc[0], color="k", ls="--", lw=1, label=f"k / n = {curve['chance'].iloc[0]:.3f}")
     ax.set_xlabel("delay of the window (s)")
     ax.set_ylabel(f"{metric} ({retrieval}); bars: 95 % CI")
-    ax.set_title(title + _tag(bool(data["simulated"].any())))
+    ax.set_title(title + simulated_tag(bool(data["simulated"].any())))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -213,7 +213,7 @@ def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel(f"{metric} ({retrieval}); band: 95 % CI")
     simulated = any(bool(t["simulated"].any()) for t in tables.values())
-    fig.suptitle(title + _tag(simulated))
+    fig.suptitle(title + simulated_tag(simulated))
     fig.tight_layout()
     return fig
 
@@ -234,7 +234,7 @@ def precision_curve(table: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     model, layer = table["model"].iloc[0], table["layer"].iloc[0]
-    ax.set_title(f"{title or 'Precision@k'}: {model}, layer {layer}" + _tag(bool(table["simulated"].any())))
+    ax.set_title(f"{title or 'Precision@k'}: {model}, layer {layer}" + simulated_tag(bool(table["simulated"].any())))
     fig.tight_layout()
     return fig
 
@@ -306,12 +306,12 @@ def rsa_layers(tables: pd.DataFrame | dict[str, pd.DataFrame], planted: tuple[st
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("RSA: Spearman rho of the RDMs")
     simulated = any(bool(t["simulated"].any()) for t in tables.values())
-    fig.suptitle(title + _tag(simulated))
+    fig.suptitle(title + simulated_tag(simulated))
     fig.tight_layout()
     return fig
 
 
-def _measure_panels(data: pd.DataFrame, width: float = 4.6):
+def measure_panels(data: pd.DataFrame, width: float = 4.6):
     measures = list(dict.fromkeys(data["measure"]))
     fig, axes = plt.subplots(1, len(measures), figsize=(width * len(measures), 3.9), squeeze=False)
     return fig, dict(zip(measures, axes[0]))
@@ -324,7 +324,7 @@ def scaling(scores: pd.DataFrame, title: str = "", simulated: bool = False) -> p
     95 % CI over subjects and folds; a dash in the same colour: each model's
     chance level.
     """
-    fig, panels = _measure_panels(scores)
+    fig, panels = measure_panels(scores)
     families = list(dict.fromkeys(scores["family"]))
     for measure, ax in panels.items():
         rows = scores[scores["measure"] == measure].sort_values("n_params_m")
@@ -343,7 +343,7 @@ def scaling(scores: pd.DataFrame, title: str = "", simulated: bool = False) -> p
     handles += [plt.Line2D([], [], marker="o", ls="", color="0.3", mfc="white", label="random weights (open)"),
                 plt.Line2D([], [], marker="_", ls="", color="0.3", ms=14, mew=2, label="chance (permutation null)")]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.suptitle(title + _tag(simulated))
+    fig.suptitle(title + simulated_tag(simulated))
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
@@ -354,7 +354,7 @@ def depth(layers: pd.DataFrame, planted: tuple[str, int] | None = None, title: s
     A star marks each model's best layer; dotted: the chance level; trained
     models solid, random-weight twins dashed.
     """
-    fig, panels = _measure_panels(layers)
+    fig, panels = measure_panels(layers)
     models = list(dict.fromkeys(layers["model"].str.removeprefix("random:")))
     for measure, ax in panels.items():
         rows = layers[layers["measure"] == measure]
@@ -372,7 +372,7 @@ def depth(layers: pd.DataFrame, planted: tuple[str, int] | None = None, title: s
         ax.set_xlabel("relative depth (layer / last layer)")
         ax.set_title(measure)
     next(iter(panels.values())).legend(fontsize=7)
-    fig.suptitle(title + " (stars: best layer; dotted: chance)" + _tag(simulated))
+    fig.suptitle(title + " (stars: best layer; dotted: chance)" + simulated_tag(simulated))
     fig.tight_layout()
     return fig
 
@@ -380,7 +380,7 @@ def depth(layers: pd.DataFrame, planted: tuple[str, int] | None = None, title: s
 def twin_differences(differences: dict[str, pd.DataFrame], title: str = "", simulated: bool = False) -> plt.Figure:
     """Trained minus random-weight score against relative depth, per measure (``label -> twin_differences table``)."""
     data = pd.concat([d.assign(measure=label) for label, d in differences.items()], ignore_index=True)
-    fig, panels = _measure_panels(data)
+    fig, panels = measure_panels(data)
     for measure, ax in panels.items():
         for i, (model, part) in enumerate(data[data["measure"] == measure].groupby("model", sort=False)):
             ax.plot(part["relative_depth"], part["mean"], color=f"C{i}", label=model)
@@ -389,6 +389,6 @@ def twin_differences(differences: dict[str, pd.DataFrame], title: str = "", simu
         ax.set_xlabel("relative depth (layer / last layer)")
         ax.set_title(f"{measure}: trained - random")
     next(iter(panels.values())).legend(fontsize=7)
-    fig.suptitle(title + _tag(simulated))
+    fig.suptitle(title + simulated_tag(simulated))
     fig.tight_layout()
     return fig

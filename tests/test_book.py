@@ -11,7 +11,7 @@ from helpers.data import harry_potter
 from helpers.run import book, pipeline
 from helpers.run import scenario as S
 
-CHAPTERS = ["01_data_loading", "02_smoothing", "03_extraction", "04_procrustes", "05_ridge", "06_rsa", "07_scaling", "08_layers"]
+CHAPTERS = ["01_data_loading", "02_smoothing", "03_extraction", "04_procrustes", "05_ridge", "06_rsa", "07_scaling", "08_layers", "09_controls"]
 ROOT = Path(__file__).resolve().parents[1]
 # What a reader must never see on a page: a progress bar, tqdm's warning, a folder of the build machine.
 MACHINERY = re.compile(r"it/s\]|s/it\]|TqdmWarning|(?<![\w.])/(?:work|tmp|root|home)/")

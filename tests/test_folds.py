@@ -40,3 +40,27 @@ def test_bad_splits():
         make_splits("random", np.array(["a"]), np.array([0.0]), 2, 0)
     with pytest.raises(ValueError, match="no training occurrences"):
         block_folds(np.array(["a"] * 8), np.arange(8.0), 2)
+
+
+def test_leave_one_run_out_never_puts_one_run_on_both_sides():
+    rng = np.random.default_rng(0)
+    runs = np.repeat([1, 2, 3, 4], [30, 25, 40, 35])
+    types = rng.choice([f"w{i}" for i in range(60)], len(runs))
+    splits = make_splits("runs", types, np.arange(len(runs)) * 0.5, n_folds=99, seed=0, runs=runs)
+    assert len(splits) == 4  # one fold per run, whatever n_folds says
+    tested = np.zeros(len(runs), int)
+    for run, (train, test) in zip([1, 2, 3, 4], splits):
+        assert (test == (runs == run)).all()  # the whole run is tested, and nothing else
+        assert not set(runs[train]) & set(runs[test])  # no run on both sides
+        assert not set(types[train]) & set(types[test])  # test types unseen
+        # training keeps every occurrence of the other runs whose type the test run lacks
+        assert (train == ((runs != run) & ~np.isin(types, types[test]))).all()
+        tested += test
+    assert (tested == 1).all()
+
+
+def test_leave_one_run_out_refuses_a_one_run_dataset():
+    with pytest.raises(ValueError, match=r"split: runs leaves one run out, but the dataset has 1 run\(s\).*choose split: types or split: blocks"):
+        make_splits("runs", np.array(list("abcd")), np.arange(4.0), 2, 0, runs=np.zeros(4, int))
+    with pytest.raises(ValueError, match="needs the run of every occurrence"):
+        make_splits("runs", np.array(list("abcd")), np.arange(4.0), 2, 0)

@@ -158,3 +158,21 @@ def test_one_brain_array_per_fold_is_used_by_its_fold():
     rows = retrieval_scores([good, noise], names[occ], names, vectors, Procrustes, splits, ks=(1,), n_bootstrap=0)
     by_fold = {r["fold"]: r["value"] for r in rows if r["retrieval"] == "cosine"}
     assert by_fold[0] > 0.8 and by_fold[1] < 0.3  # fold 0 read the rotated vectors, fold 1 the noise
+
+
+def test_ridge_retrieval_takes_a_brain_narrower_than_the_model():
+    # a linear read-out of 40 model dimensions from 12 brain dimensions: ridge maps any widths, Procrustes refuses
+    from helpers.align.ridge import Ridge
+
+    rng = np.random.default_rng(7)
+    n_types = 60
+    names = np.array([f"t{i:02d}" for i in range(n_types)])
+    brain_types = rng.standard_normal((n_types, 12))
+    type_vectors = brain_types @ rng.standard_normal((12, 40))
+    occurrences = np.repeat(np.arange(n_types), 2)
+    splits = type_folds(names[occurrences], 3, seed=0)
+    rows = retrieval_scores(brain_types[occurrences], names[occurrences], names, type_vectors,
+                            lambda: Ridge(alphas=(1e-3,)), splits, ks=(1,))
+    assert min(r["value"] for r in rows) == 1.0
+    with pytest.raises(ValueError, match="Procrustes needs paired 2-D arrays of equal shape"):
+        retrieval_scores(brain_types[occurrences], names[occurrences], names, type_vectors, Procrustes, splits, ks=(1,))

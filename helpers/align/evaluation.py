@@ -116,11 +116,6 @@ def retrieval_scores(
         raise ValueError(f"brain and type_vectors must be 2-D, got {brain.shape} and {type_vectors.shape}.")
     if len(brain) != len(occurrence_types):
         raise ValueError(f"need one type per brain vector: {len(brain)} vectors, {len(occurrence_types)} types.")
-    if brain.shape[1] != type_vectors.shape[1]:
-        raise ValueError(
-            f"brain ({brain.shape[1]}) and model ({type_vectors.shape[1]}) widths differ; reduce the wider side "
-            "with match_dimensions first, or use a map that takes any widths (ridge)."
-        )
     if len(type_names) != len(type_vectors):
         raise ValueError(f"{len(type_names)} type names for {len(type_vectors)} type vectors.")
     index = np.searchsorted(type_names, occurrence_types)

@@ -1,7 +1,7 @@
 """Cross-validation splits of word occurrences, always with unseen test types.
 
-Two kinds, both returning ``(train, test)`` boolean masks per fold, and in
-both a type tested in a fold never occurs in that fold's training set:
+Three kinds, each returning ``(train, test)`` boolean masks per fold, and in
+each a type tested in a fold never occurs in that fold's training set:
 
 ``"types"`` (the paper's protocol)
     Word types are shuffled with a seed and dealt into folds; all
@@ -16,13 +16,18 @@ both a type tested in a fold never occurs in that fold's training set:
     in the training set; contextual language-model vectors of neighbouring
     words are similar too, so even pure noise scores above chance. Blocks
     remove that shortcut (Feghhi et al. 2024 make the same point).
+``"runs"`` (leave one run out)
+    Runs are natural blocks: the scanner stops between them, so no
+    response crosses from one to the next. A fold tests one run and trains
+    on the other runs, minus every occurrence of a type that occurs in the
+    test run. There are as many folds as runs (``n_folds`` is not used).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-SPLITS = ("types", "blocks")
+SPLITS = ("types", "blocks", "runs")
 
 
 def group_folds(groups: np.ndarray, n_folds: int, seed: int, what: str = "word types", parameter: str = "n_folds") -> np.ndarray:
@@ -73,12 +78,38 @@ def block_folds(types: np.ndarray, onsets: np.ndarray, n_folds: int, buffer_s: f
     return splits
 
 
-def make_splits(kind: str, types: np.ndarray, onsets: np.ndarray, n_folds: int, seed: int, buffer_s: float = 20.0):
-    """The splits of the given kind (``"types"`` or ``"blocks"``)."""
+def run_folds(types: np.ndarray, runs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Leave one run out, as ``(train, test)`` masks (see the module docstring)."""
+    types, runs = np.asarray(types), np.asarray(runs)
+    if types.shape != runs.shape:
+        raise ValueError(f"need one run per occurrence: {len(types)} types, {len(runs)} runs.")
+    labels = np.unique(runs)
+    if len(labels) < 2:
+        raise ValueError(
+            f"split: runs leaves one run out, but the dataset has {len(labels)} run(s) "
+            "(sentence datasets show everything in one run); choose split: types or split: blocks."
+        )
+    splits = []
+    for run in labels:
+        test = runs == run
+        train = ~test & ~np.isin(types, types[test])
+        if not train.any():
+            raise ValueError(f"leaving out run {run} left no training occurrences: every type of the other runs occurs in it.")
+        splits.append((train, test))
+    return splits
+
+
+def make_splits(kind: str, types: np.ndarray, onsets: np.ndarray, n_folds: int, seed: int, buffer_s: float = 20.0,
+                runs: np.ndarray | None = None):
+    """The splits of the given kind (``"types"``, ``"blocks"`` or ``"runs"``, which needs each occurrence's run)."""
     if kind == "types":
         return type_folds(types, n_folds, seed)
     if kind == "blocks":
         return block_folds(types, onsets, n_folds, buffer_s)
+    if kind == "runs":
+        if runs is None:
+            raise ValueError("split: runs needs the run of every occurrence (runs=...).")
+        return run_folds(types, runs)
     raise ValueError(f"unknown split {kind!r}; choose one of {SPLITS}.")
 
 

@@ -101,7 +101,7 @@ def scored_layers(measures: dict[str, pd.DataFrame]) -> pd.DataFrame:
         s = summarise(table, ["model", "layer"])
         about = table.groupby("model")[["family", "n_params_m", "trained", "n_states"]].first()
         s = s.join(about, on="model").assign(measure=label)
-        s["relative_depth"] = s["layer"] / (s["n_states"] - 1)
+        s["relative_depth"] = s["layer"] / (s["n_states"] - 1).clip(lower=1)
         if "chance_permuted" in s:
             s["chance"] = s["chance_permuted"].fillna(s["chance"])
         rows.append(s)
@@ -160,5 +160,5 @@ def twin_differences(table: pd.DataFrame) -> pd.DataFrame:
     if "chance_permuted" in paired:
         paired = paired.drop(columns="chance_permuted")
     s = summarise(paired, ["model", "layer"])
-    last = paired.groupby("model")["n_states"].first() - 1
+    last = (paired.groupby("model")["n_states"].first() - 1).clip(lower=1)
     return s.assign(relative_depth=s["layer"] / s["model"].map(last))

@@ -66,6 +66,7 @@ class GridResult:
 def cells(cfg: S.Scenario) -> list[Cell]:
     """Every cell of the scenario's grid (``grid_methods`` x ``models`` x layers x subjects x folds)."""
     subjects = [rec.subject for rec in recordings(cfg)]
+    n_folds = len(word_splits(cfg))  # split: runs has one fold per run
     out = []
     for model in cfg.models:
         n_states = lm_features(cfg, model).n_states
@@ -76,7 +77,7 @@ def cells(cfg: S.Scenario) -> list[Cell]:
                 elif method == "cka":
                     out += [Cell(model, method, subject, layer) for layer in range(n_states)]
                 else:
-                    out += [Cell(model, method, subject, layer, fold) for layer in range(n_states) for fold in range(cfg.n_folds)]
+                    out += [Cell(model, method, subject, layer, fold) for layer in range(n_states) for fold in range(n_folds)]
     return out
 
 

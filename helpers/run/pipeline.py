@@ -23,7 +23,7 @@ from ..data import words as W
 from ..data.datasets import Dataset, RealDataset, SimulatedDataset
 from ..data.recording import Recording, SentenceRecording
 from ..lm import models as M
-from ..lm import storage
+from ..lm import storage, trivial
 from ..lm.extraction import STORED
 from ..lm.passages import check_options
 from . import steps
@@ -65,7 +65,7 @@ def missing_inputs(cfg: Scenario) -> list[str]:
     problems = []
     for model in dict.fromkeys(cfg.models + ((cfg.planted_model,) if cfg.dataset == "simulated" else ())):
         try:
-            M.resolve(model)
+            trivial.check(model) if trivial.is_trivial(model) else M.resolve(model)
         except (FileNotFoundError, ValueError) as err:
             problems.append(f"model {model}: {err}")
     if cfg.dataset != "simulated":
@@ -102,6 +102,11 @@ def stimulus_runs(cfg: Scenario) -> np.ndarray:
 def word_onsets(cfg: Scenario) -> np.ndarray:
     """Onset (s) of every word occurrence; sentence datasets: the sentence's number (``buffer_s`` then counts sentences)."""
     return dataset(cfg).item_times()[W.word_mask(stimulus_items(cfg))]
+
+
+def word_runs(cfg: Scenario) -> np.ndarray:
+    """The run of every word occurrence (sentence datasets: all in one)."""
+    return stimulus_runs(cfg)[W.word_mask(stimulus_items(cfg))]
 
 
 def occurrence_types(cfg: Scenario) -> np.ndarray:
@@ -144,19 +149,21 @@ def lm_dtype(cfg: Scenario) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved]:
+def features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved | None]:
     """Cache key of a model's features: its files and revision, how words are read, the dtype, the text and its runs.
 
     The device is not part of it: the same weights in the same dtype give
-    the same features on any machine, up to that dtype's precision.
+    the same features on any machine, up to that dtype's precision. A
+    trivial feature (:mod:`helpers.lm.trivial`) has no files: its key is
+    its definition, the text and the runs, and it resolves to ``None``.
     """
+    runs = stimulus_runs(cfg)
+    text = {"text": text_digest(stimulus_items(cfg)), "run_starts": (np.flatnonzero(np.diff(runs)) + 1).tolist()}
+    if trivial.is_trivial(model):
+        return steps.key("trivial_features", cfg, feature=trivial.key(model), **text), None
     check_options(cfg.context, cfg.pooling)
     resolved = M.resolve(model)
-    runs = stimulus_runs(cfg)
-    key = steps.key(
-        "features", cfg, model=resolved.fingerprint(), dtype=lm_dtype(cfg), stored=STORED,
-        text=text_digest(stimulus_items(cfg)), run_starts=(np.flatnonzero(np.diff(runs)) + 1).tolist(),
-    )
+    key = steps.key("features", cfg, model=resolved.fingerprint(), dtype=lm_dtype(cfg), stored=STORED, **text)
     return key, resolved
 
 
@@ -166,8 +173,12 @@ def lm_features(cfg: Scenario, model: str) -> ModelFeatures:
     Runs on the device of :func:`helpers.lm.models.choose_device` (set
     ``HELPERS_DEVICE`` to override); memory: the returned float32 array,
     n_states x n_words x width x 4 bytes (OPT-30B over 5,000 words: 7 GB).
+    A trivial feature is computed in a moment, in memory, as one "layer".
     """
     key, resolved = features_key(cfg, model)
+    if resolved is None:
+        return MEMORY.get("features", key, lambda: ModelFeatures(
+            model, trivial.describe(model), trivial.trivial_vectors(model, stimulus_items(cfg), stimulus_runs(cfg)), key, {}))
     return MEMORY.get("features", key, lambda: _read_or_extract(cfg, model, key, resolved))
 
 

@@ -26,6 +26,7 @@ from ..data.datasets import DATASETS
 from ..data.recording import BAD_VOXELS
 from ..data.simulate import DESIGNS
 from ..lm import models as M
+from ..lm import trivial
 from ..lm.passages import check_options
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -156,6 +157,9 @@ class Scenario:
             raise ValueError(f"n_folds must be at least 2, got {self.n_folds}.")
         if not self.models:
             raise ValueError("models must name at least one language model.")
+        for model in self.models:
+            trivial.check(model, "models")
+        trivial.check(self.planted_model, "planted_model")
         if self.focus_model and self.focus_model not in self.models:
             raise ValueError(f"focus_model must be one of models {list(self.models)}, got {self.focus_model!r}.")
         focus = M.lookup(self.value("focus_model").removeprefix(M.RANDOM_PREFIX))
@@ -172,6 +176,8 @@ class Scenario:
             raise ValueError(f"n_permutations must be at least 1, got {self.n_permutations}.")
         if not self.ks or min(self.ks) < 1:
             raise ValueError(f"ks must be positive integers, got {self.ks}.")
+        if trivial.is_trivial(self.planted_model) and self.planted_layer != 0:
+            raise ValueError(f"planted_layer must be 0 for {self.planted_model}: a trivial feature has one layer, got {self.planted_layer}.")
         info = M.lookup(self.planted_model)
         if info is not None and not 0 <= self.planted_layer <= info.n_layers:
             raise ValueError(

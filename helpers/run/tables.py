@@ -24,10 +24,11 @@ from ..brain.smoothing import window_fits
 from ..data.recording import Recording, SentenceRecording
 from ..data.words import word_mask
 from ..lm import models as M
+from ..lm import trivial
 from ..lm.vectors import type_means
 from . import steps
 from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, lm_features, occurrence_types, recording_key,
-                       recordings, smoothing_options, training_brain_vectors, word_onsets)
+                       recordings, smoothing_options, training_brain_vectors, word_onsets, word_runs)
 from .scenario import Scenario
 
 DECODERS = ("procrustes", "ridge")
@@ -47,10 +48,10 @@ def _recordings_key(cfg: Scenario) -> list[dict]:
 
 def word_splits(cfg: Scenario, keep: np.ndarray | None = None):
     """The scenario's (train, test) folds over the word occurrences in ``keep`` (default all)."""
-    types, onsets = occurrence_types(cfg), word_onsets(cfg)
+    types, onsets, runs = occurrence_types(cfg), word_onsets(cfg), word_runs(cfg)
     if keep is not None:
-        types, onsets = types[keep], onsets[keep]
-    return make_splits(cfg.split, types, onsets, cfg.n_folds, cfg.seed, cfg.buffer_s)
+        types, onsets, runs = types[keep], onsets[keep], runs[keep]
+    return make_splits(cfg.split, types, onsets, cfg.n_folds, cfg.seed, cfg.buffer_s, runs)
 
 
 def decoding_table(cfg: Scenario, method: str = "procrustes", progress: bool = True) -> pd.DataFrame:
@@ -65,12 +66,12 @@ def decoding_table(cfg: Scenario, method: str = "procrustes", progress: bool = T
     tables = []
     for model in cfg.models:
         feats = lm_features(cfg, model)
-        key = _decoding_key("decoding", cfg, method, feats)
-        tables.append(cache(cfg).table("decoding", key, lambda: _decoding_rows(cfg, feats, method, progress=progress)))
+        key = decoding_key("decoding", cfg, method, feats)
+        tables.append(cache(cfg).table("decoding", key, lambda: decoding_rows(cfg, feats, method, progress=progress)))
     return pd.concat(tables, ignore_index=True)
 
 
-def _decoding_key(step: str, cfg: Scenario, method: str, feats: ModelFeatures, **more) -> dict:
+def decoding_key(step: str, cfg: Scenario, method: str, feats: ModelFeatures, **more) -> dict:
     return steps.key(step, cfg, recordings=_recordings_key(cfg), method=method, features=feats.key,
                      ridge_alphas=cfg.ridge_alphas if method == "ridge" else None,
                      smoothing=smoothing_options(cfg), **more)
@@ -91,11 +92,11 @@ def precision_curve(cfg: Scenario, model: str, layer: int, method: str = "procru
     if cfg.candidates == "test":  # the smallest fold's test types bound k
         largest = min(len(np.unique(types[test])) for _, test in word_splits(cfg))
     curve = dataclasses.replace(cfg, ks=tuple(k for k in ks if k <= largest))
-    key = _decoding_key("precision_curve", curve, method, feats, layer=layer)
-    return cache(cfg).table("precision_curve", key, lambda: _decoding_rows(curve, feats, method, layers=[layer]))
+    key = decoding_key("precision_curve", curve, method, feats, layer=layer)
+    return cache(cfg).table("precision_curve", key, lambda: decoding_rows(curve, feats, method, layers=[layer]))
 
 
-def _decoding_rows(cfg: Scenario, feats: ModelFeatures, method: str, layers=None, keep=None, outside="error",
+def decoding_rows(cfg: Scenario, feats: ModelFeatures, method: str, layers=None, keep=None, outside="error",
                    progress=True) -> pd.DataFrame:
     """Scores of the given layers (default all) on the word occurrences in ``keep`` (default all)."""
     types = occurrence_types(cfg)
@@ -152,20 +153,20 @@ def _matched(brain: np.ndarray | list[np.ndarray], lm: np.ndarray):
 
 
 def row_labels(rec: Recording | SentenceRecording, feats: ModelFeatures, layer: int) -> dict:
-    """The columns that say where a score comes from: dataset, subject, model (family, size, trained or
-    random weights), layer and its relative depth."""
+    """The columns that say where a score comes from: dataset, subject, model (family, size, trained, or
+    random weights or a trivial feature), layer and its relative depth."""
     info = M.lookup(feats.model.removeprefix(M.RANDOM_PREFIX))
     return {
         "dataset": rec.dataset,
         "simulated": rec.simulated,
         "subject": rec.subject,
         "model": feats.model,
-        "family": info.family if info else "",
+        "family": info.family if info else ("trivial feature" if trivial.is_trivial(feats.model) else ""),
         "n_params_m": info.n_params if info else np.nan,
-        "trained": not feats.model.startswith(M.RANDOM_PREFIX),
+        "trained": not (feats.model.startswith(M.RANDOM_PREFIX) or trivial.is_trivial(feats.model)),
         "layer": layer,
         "n_states": feats.n_states,
-        "relative_depth": layer / (feats.n_states - 1),
+        "relative_depth": layer / max(feats.n_states - 1, 1),
     }
 
 
@@ -300,7 +301,7 @@ def smoothing_variants(cfg: Scenario, variants: dict[str, dict], model: str, lay
     def make() -> pd.DataFrame:
         tables = []
         for label, variant in tqdm(settings.items(), desc="smoothing variants"):
-            table = _decoding_rows(variant, feats, "procrustes", layers=[layer], keep=keep, outside="ignore", progress=False)
+            table = decoding_rows(variant, feats, "procrustes", layers=[layer], keep=keep, outside="ignore", progress=False)
             tables.append(table.assign(variant=label, n_words=int(keep.sum())))
         return pd.concat(tables, ignore_index=True)
 
@@ -334,7 +335,7 @@ def protocol_steps(cfg: Scenario, model: str, layer: int) -> pd.DataFrame:
                     settings={label: v.fields("scaling", "csls_reference", "pca_fit", "split") for label, v in settings.items()})
 
     def make() -> pd.DataFrame:
-        return pd.concat([_decoding_rows(v, feats, "procrustes", layers=[layer], progress=False).assign(step=label)
+        return pd.concat([decoding_rows(v, feats, "procrustes", layers=[layer], progress=False).assign(step=label)
                           for label, v in tqdm(settings.items(), desc="protocol steps")], ignore_index=True)
 
     return cache(cfg).table("protocol_steps", key, make)
