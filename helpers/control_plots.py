@@ -37,7 +37,7 @@ def controls_matrix(summary: pd.DataFrame, title: str = "", simulated: bool = Fa
             text = f"{value:+.3f}{'*' if value - ci.iat[i, j] > 0 else ''}\n±{ci.iat[i, j]:.3f}"
             if np.isfinite(share.iat[i, j]):
                 text += f"\n{100 * share.iat[i, j]:.0f} % ceil."
-            ax.text(j, i, text, ha="center", va="center", fontsize=6.5)
+            ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color="white" if abs(value) > 0.6 * limit else "black")
         ax.set_xticks(range(len(splits)), [SPLIT_NAMES[s] for s in splits], rotation=20, ha="right", fontsize=7)
         ax.set_yticks(range(len(sources)), sources if ax is next(iter(panels.values())) else [], fontsize=7)
         ax.set_title(f"{measure}\nminus chance", fontsize=9)

@@ -70,6 +70,16 @@ def test_each_chapter_shows_figures_and_its_parameters_and_no_error(site, chapte
     assert "output traceback" not in html and "Traceback (most recent call last)" not in html
 
 
+def test_the_controls_chapter_shows_every_source_with_intervals(site):
+    from helpers.lm.trivial import NAMES
+
+    html = (site / "notebooks" / "09_controls.html").read_text()
+    for source in NAMES + ("all-MiniLM-L6-v2", "random:all-MiniLM-L6-v2"):
+        assert source in html
+    assert html.count(" ± ") >= 3 * 6  # the decoders' table: every source under every split, with its interval
+    assert "model_survives" in html
+
+
 def test_the_reader_is_told_the_data_are_simulated(site):
     assert "Simulated data" in (site / "notebooks" / "01_data_loading.html").read_text()
     assert "simulated" in (site / "book" / "intro.html").read_text()

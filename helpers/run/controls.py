@@ -216,3 +216,30 @@ def controls_summary(table: pd.DataFrame, ceiling: pd.DataFrame | None = None) -
     s = s.join(top, on=["measure", "split"])
     room = s["ceiling"] - s["chance"]
     return s.assign(share_of_ceiling=((s["mean"] - s["chance"]) / room).where(room > 0))
+
+
+def verdicts(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per measure and split: the best trained model, the best untrained twin and the best trivial feature, above chance.
+
+    ``model_survives``: the trained model's 95 % interval lies above chance
+    and above the best twin's and the best trivial feature's means (all as
+    score minus chance). ``summary`` is :func:`controls_summary`.
+    """
+    s = summary.assign(above=summary["mean"] - summary["chance"])
+    kinds = {"trained": s["trained"].astype(bool), "twin": s["model"].str.startswith("random:"),
+             "trivial": s["model"].map(trivial.is_trivial)}
+    out = []
+    for (measure, split), part in s.groupby(["measure", "split"], sort=False):
+        row = {"measure": measure, "split": split}
+        for kind, mask in kinds.items():
+            candidates = part[mask.loc[part.index]]
+            best = candidates.loc[candidates["above"].idxmax()] if len(candidates) else None
+            row[f"best {kind}"] = best["model"] if best is not None else ""
+            row[f"{kind} above chance"] = best["above"] if best is not None else np.nan
+            if kind == "trained":
+                row["trained ci95"] = best["ci95"] if best is not None else np.nan
+        low = row["trained above chance"] - np.nan_to_num(row["trained ci95"])
+        row["model_survives"] = bool(low > 0 and low > np.nan_to_num(row["twin above chance"], nan=-np.inf)
+                                     and low > np.nan_to_num(row["trivial above chance"], nan=-np.inf))
+        out.append(row)
+    return pd.DataFrame(out)

@@ -1,0 +1,72 @@
+"""The controls: the share of the ceiling by hand, and what the recovery sweep must show on the simulation.
+
+The sweep reads the cache of the smoke book (the ``site`` fixture), whose
+chapter 9 ran the same cells, so these tests add no computation to a run
+that builds the book.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.run import controls
+from helpers.run import scenario as S
+
+
+def rows(model, method, split, values, chance=0.1, **more):
+    return [{"model": model, "method": method, "split": split, "subject": str(i), "fold": 0, "value": v, "chance": chance,
+             "metric": "P@10" if method == "procrustes" else "linear CKA", "retrieval": "csls", "family": "f",
+             "trained": True, **more} for i, v in enumerate(values)]
+
+
+def test_share_of_the_ceiling_by_hand():
+    table = pd.DataFrame(rows("m", "procrustes", "types", [0.3, 0.5], chance_permuted=0.2)
+                         + rows("m", "cka", "none", [0.2, 0.2]))
+    ceiling = pd.DataFrame(rows(controls.CEILING, "procrustes", "types", [0.7, 0.9], chance_permuted=0.2)
+                           + rows(controls.CEILING, "cka", "none", [0.05, 0.05]))
+    s = controls.controls_summary(table, ceiling).set_index("measure")
+    decoder = s.loc["Procrustes P@10 (CSLS)"]
+    # the permutation null (0.2) is the chance level: (0.4 - 0.2) / (0.8 - 0.2)
+    assert decoder["chance"] == pytest.approx(0.2) and decoder["share_of_ceiling"] == pytest.approx(1 / 3)
+    assert np.isnan(s.loc["linear CKA", "share_of_ceiling"])  # a ceiling below chance gives no share
+    assert controls.controls_summary(table)["share_of_ceiling"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def sweep(site):
+    cfg = S.load("smoke", {"cache_dir": str(site.parent / "cache")})
+    table = controls.measure_rows(controls.recovery_table(cfg, progress=False))
+    return cfg, table, controls.recovery_summary(table, cfg.planted_layer)
+
+
+def test_every_method_recovers_the_planted_layer_without_temporal_overlap(sweep):
+    cfg, _, summary = sweep
+    clean = summary[(summary["design"] == "events") & (summary["snr"] == max(controls.SNRS))]
+    assert set(clean["measure"]) == {"Procrustes P@10 (CSLS)", "RSA (rho)", "linear CKA"}  # the smoke grid's methods
+    assert clean["recovered"].all() and clean["above_null"].all(), clean
+
+
+def test_pure_noise_beats_no_null_under_the_blocked_split(sweep):
+    _, table, summary = sweep
+    assert set(table.loc[table["method"] == "procrustes", "split"]) == {"blocks"}
+    noise = summary[summary["snr"] == 0.0]
+    assert len(noise) == 2 * 3
+    decoders = noise[noise["measure"] == "Procrustes P@10 (CSLS)"]
+    assert len(decoders) == 2 and not decoders["above_null"].any(), decoders  # both designs
+    # with no temporal overlap nothing beats its null; with the reading design's slow noise, RSA and CKA
+    # (no split, a null that shuffles word labels) may: chapter 9 shows which
+    assert not noise[noise["design"] == "events"]["above_null"].any(), noise
+
+
+def test_blur_moves_the_best_layer_deeper(sweep):
+    _, _, summary = sweep
+    best = summary[summary["snr"] == max(controls.SNRS)].pivot_table(index="measure", columns="design", values="best_layer")
+    shift = best["reading"] - best["events"]
+    assert (shift >= 0).all() and shift.sum() > 0, best
+
+
+def test_the_sweep_refuses_real_data_and_unknown_designs():
+    with pytest.raises(ValueError, match="plants a layer in the simulation; the scenario reads 'harry_potter'"):
+        controls.recovery_table(S.Scenario(dataset="harry_potter"))
+    with pytest.raises(ValueError, match=r"unknown design\(s\) \['blocks'\]; choose from \('events', 'reading'\)"):
+        controls.recovery_table(S.Scenario(), designs=("blocks",))
