@@ -32,7 +32,7 @@ from ..lm import trivial
 from ..lm.vectors import type_means
 from . import grid, steps
 from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, focus, lm_features, occurrence_types,
-                       recording_key, recordings, smoothing_options)
+                       recording_key, recordings, smoothing_options, word_runs)
 from .scenario import Scenario
 from .tables import (DECODERS, cka_table, decode, decoding_key, decoding_rows, decoding_table, rsa_table,
                      subject_brain, word_splits)
@@ -49,6 +49,11 @@ def sources(cfg: Scenario) -> tuple[str, ...]:
     return tuple(dict.fromkeys(cfg.models + trivial.NAMES))
 
 
+def possible_splits(cfg: Scenario) -> tuple[str, ...]:
+    """Every split kind the dataset allows: leave-one-run-out needs at least two runs (sentence datasets have one)."""
+    return tuple(s for s in SPLITS if s != "runs" or len(np.unique(word_runs(cfg))) > 1)
+
+
 def with_sources(cfg: Scenario) -> Scenario:
     """The scenario with :func:`sources` as its models (tables already cached for the models are reused)."""
     return dataclasses.replace(cfg, models=sources(cfg))
@@ -62,11 +67,12 @@ def chosen_layers(cfg: Scenario) -> dict[str, int]:
     return {model: int(means[model].idxmax()) for model in sources(cfg)}
 
 
-def controls_table(cfg: Scenario, splits: tuple[str, ...] = SPLITS, methods: tuple[str, ...] | None = None,
+def controls_table(cfg: Scenario, splits: tuple[str, ...] | None = None, methods: tuple[str, ...] | None = None,
                    layers: dict[str, int] | None = None, progress: bool = True) -> pd.DataFrame:
     """Every source at one layer: the decoders (Procrustes, ridge) under each split, RSA and CKA (which fit nothing).
 
-    ``methods`` defaults to the scenario's ``grid_methods``; ``layers`` maps
+    ``splits`` defaults to :func:`possible_splits`, ``methods`` to the
+    scenario's ``grid_methods``; ``layers`` maps
     each source to its layer (default :func:`chosen_layers`, whose Procrustes
     rows under the scenario's own split are reused here). Rows as in
     :func:`helpers.run.tables.decoding_table`; RSA and CKA rows as in their
@@ -74,6 +80,7 @@ def controls_table(cfg: Scenario, splits: tuple[str, ...] = SPLITS, methods: tup
     cached on its own.
     """
     methods = cfg.grid_methods if methods is None else methods
+    splits = possible_splits(cfg) if splits is None else splits
     cfg = with_sources(cfg)
     reuse = layers is None
     layers = chosen_layers(cfg) if layers is None else layers
@@ -97,7 +104,7 @@ def controls_table(cfg: Scenario, splits: tuple[str, ...] = SPLITS, methods: tup
     return pd.concat(parts, ignore_index=True)
 
 
-def ceiling_table(cfg: Scenario, splits: tuple[str, ...] = SPLITS, methods: tuple[str, ...] | None = None,
+def ceiling_table(cfg: Scenario, splits: tuple[str, ...] | None = None, methods: tuple[str, ...] | None = None,
                   progress: bool = True) -> pd.DataFrame:
     """The noise ceiling: every subject predicted from the others, by each measure and split (cached).
 
@@ -110,6 +117,7 @@ def ceiling_table(cfg: Scenario, splits: tuple[str, ...] = SPLITS, methods: tupl
     other tables, with ``model`` :data:`CEILING`.
     """
     methods = tuple(cfg.grid_methods if methods is None else methods)
+    splits = possible_splits(cfg) if splits is None else splits
     recs = recordings(cfg)
     if len(recs) < 2:
         raise ValueError(f"the noise ceiling predicts each subject from the others; the scenario has {len(recs)} subject(s).")
