@@ -176,3 +176,16 @@ def test_ridge_retrieval_takes_a_brain_narrower_than_the_model():
     assert min(r["value"] for r in rows) == 1.0
     with pytest.raises(ValueError, match="Procrustes needs paired 2-D arrays of equal shape"):
         retrieval_scores(brain_types[occurrences], names[occurrences], names, type_vectors, Procrustes, splits, ks=(1,))
+
+
+def test_match_dimensions_stops_at_the_number_of_types():
+    from helpers.align.evaluation import match_dimensions
+    from helpers.brain.reduction import pca
+
+    rng = np.random.default_rng(3)
+    brain, lm = rng.standard_normal((50, 12)), rng.standard_normal((20, 9))
+    b, m = match_dimensions(brain, lm)  # the narrower side (9) sets the width
+    assert b.shape == (50, 9) and m is lm
+    np.testing.assert_allclose(b, pca(brain, 9))
+    b, m = match_dimensions(brain, rng.standard_normal((7, 30)))  # 7 types allow 7 components on both sides
+    assert b.shape == (50, 7) and m.shape == (7, 7)

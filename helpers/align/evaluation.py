@@ -27,18 +27,13 @@ CSLS_REFERENCES = ("test", "all")  # the mapped rows CSLS's candidate-side neigh
 
 
 def match_dimensions(brain: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reduce the wider side with PCA so both have ``min(widths)`` columns."""
-    d = min(brain.shape[1], lm.shape[1])
+    """Reduce the wider side with PCA so both have one width: the smaller of the two, and no more than
+    the number of type vectors (a PCA of ``n`` rows has at most ``n`` components)."""
+    d = min(brain.shape[1], lm.shape[1], lm.shape[0])
     if brain.shape[1] > d:
         brain = pca(brain, d)
     if lm.shape[1] > d:
-        lm = pca(lm, min(d, lm.shape[0]))
-    if brain.shape[1] != lm.shape[1]:
-        raise ValueError(
-            f"cannot match dimensions {brain.shape} and {lm.shape}: {lm.shape[0]} word types allow at most "
-            f"{lm.shape[0]} components, fewer than the brain side's {d}. Set brain_dims to at most {lm.shape[0]} "
-            "(or use a longer text)."
-        )
+        lm = pca(lm, d)
     return brain, lm
 
 
