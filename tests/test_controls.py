@@ -70,3 +70,22 @@ def test_the_sweep_refuses_real_data_and_unknown_designs():
         controls.recovery_table(S.Scenario(dataset="harry_potter"))
     with pytest.raises(ValueError, match=r"unknown design\(s\) \['blocks'\]; choose from \('events', 'reading'\)"):
         controls.recovery_table(S.Scenario(), designs=("blocks",))
+
+
+def test_verdicts_and_findings_by_hand():
+    summary = pd.DataFrame([
+        # measure, split, model, trained, mean, chance, ci95
+        ("P", "blocks", "lm", True, 0.30, 0.10, 0.05),
+        ("P", "blocks", "random:lm", False, 0.15, 0.10, 0.01),
+        ("P", "blocks", "trivial:position", False, 0.20, 0.10, 0.01),
+        ("P", "types", "lm", True, 0.30, 0.10, 0.05),
+        ("P", "types", "random:lm", False, 0.12, 0.10, 0.01),
+        ("P", "types", "trivial:position", False, 0.28, 0.10, 0.01),  # within the model's interval
+    ], columns=["measure", "split", "model", "trained", "mean", "chance", "ci95"])
+    v = controls.verdicts(summary).set_index("split")
+    assert v.loc["blocks", "model_survives"] and not v.loc["types", "model_survives"]  # 0.15 > 0.10; 0.15 < 0.18
+    assert v.loc["types", "best trivial"] == "trivial:position"
+    assert v.loc["types", "trivial above chance"] == pytest.approx(0.18)
+    lines = controls.findings(v.reset_index())
+    assert lines[0] == "P, blocks: lm stands above chance, its untrained twins and the trivial features. Survives."
+    assert lines[1].startswith("P, shuffled types: trivial:position reaches +0.180 above chance against +0.200 for lm")
