@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.stats import ortho_group
 
-from helpers.align.cka import linear_cka
+from helpers.align.cka import linear_cka, permuted_cka
 
 
 def hsic_cka(x, y):
@@ -103,3 +103,17 @@ def test_validation_errors():
         linear_cka(x, np.full((10, 4), 0.1))
     with pytest.raises(ValueError, match="x is constant over the rows"):
         linear_cka(np.tile([1.0, 2.0, 3.0], (10, 1)), y)
+
+
+def test_permutation_null_equals_cka_of_the_shuffled_rows():
+    x, y = related(50, 30, 12, seed=3)
+    value, null = permuted_cka(x, y, 25, seed=[7, 2])
+    assert value == pytest.approx(linear_cka(x, y), abs=1e-12)
+    rng = np.random.default_rng([7, 2])
+    by_hand = [linear_cka(x[rng.permutation(50)], y) for _ in range(25)]
+    np.testing.assert_allclose(null, by_hand, atol=1e-12)
+    assert value > null.max()  # the shared latent dimensions stand out from every shuffle
+    with pytest.raises(ValueError, match="n_permutations must be a positive integer"):
+        permuted_cka(x, y, 0, seed=0)
+    with pytest.raises(ValueError, match="x has 50 rows and y has 49"):
+        permuted_cka(x, y[:49], 5, seed=0)

@@ -80,6 +80,28 @@ def test_rows_carry_a_bootstrap_interval_and_both_chance_levels():
     assert [r["ci_low"] for r in rows] == [r["ci_low"] for r in again]
 
 
+def test_bootstrap_interval_resamples_types_with_all_their_occurrences():
+    """The interval by hand: draw the fold's test types with replacement (the multinomial counts of one
+    seeded generator), pool every occurrence of each drawn type, average, take the 2.5 and 97.5 percentiles."""
+    type_vectors, names, occurrences, brain = rotated_cloud(8, 40, 6, repeats=1, noise=1.0)
+    occurrences = np.concatenate([occurrences, occurrences[:13]])  # unequal counts: 13 types twice
+    brain = np.vstack([brain, brain[:13] + 0.5])
+    splits = type_folds(names[occurrences], 2, seed=0)
+    rows = retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=(5,), n_bootstrap=300, seed=4)
+    for fold, (train, test) in enumerate(splits):
+        x = brain - brain[train].mean(axis=0)
+        lm = type_vectors - type_vectors.mean(axis=0)
+        mapped = Procrustes().fit(x[train], lm[occurrences[train]]).predict(x[test])
+        hits = R.hit_rates(R.cosine(mapped, lm), occurrences[test], [5])[5]
+        tested = np.unique(occurrences[test])
+        counts = np.random.default_rng([4, fold]).multinomial(len(tested), np.full(len(tested), 1 / len(tested)), size=300)
+        means = [np.concatenate([np.repeat(hits[occurrences[test] == t], c) for t, c in zip(tested, draw)]).mean()
+                 for draw in counts]
+        row = next(r for r in rows if r["fold"] == fold and r["retrieval"] == "cosine")
+        assert row["value"] == pytest.approx(hits.mean())
+        assert [row["ci_low"], row["ci_high"]] == pytest.approx(np.percentile(means, [2.5, 97.5]), abs=1e-12)
+
+
 def test_bad_retrieval_input():
     names = np.array(["a", "b", "c", "d"])
     vectors = np.random.default_rng(0).standard_normal((4, 3))

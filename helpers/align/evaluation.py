@@ -37,12 +37,16 @@ def match_dimensions(brain: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.
     return brain, lm
 
 
-def _type_bootstrap(types: np.ndarray, n_draws: int, seed) -> np.ndarray:
-    """``(n_draws, n_occurrences)`` weights of a bootstrap over types: each row averages one resample."""
-    names, inverse = np.unique(types, return_inverse=True)
+def _type_bootstrap(types: np.ndarray, n_draws: int, seed) -> tuple[np.ndarray, np.ndarray]:
+    """A bootstrap over types: ``(weights, inverse)``, where the mean of per-occurrence values ``v`` in
+    resample ``d`` is ``weights[d] @ np.bincount(inverse, v)`` (each drawn type brings all its occurrences).
+
+    Weights are kept per type (``(n_draws, n_types)``), not spread over occurrences, which is the same
+    average for a fraction of the work.
+    """
+    names, inverse, sizes = np.unique(types, return_inverse=True, return_counts=True)
     counts = np.random.default_rng(seed).multinomial(len(names), np.full(len(names), 1 / len(names)), size=n_draws)
-    weights = counts[:, inverse].astype(np.float64)
-    return weights / weights.sum(axis=1, keepdims=True)
+    return counts / (counts @ sizes)[:, None], inverse
 
 
 def _min_max(x: np.ndarray) -> np.ndarray:
@@ -152,13 +156,14 @@ def retrieval_scores(
             correct = np.searchsorted(pool, index[test])
         if max(ks) > len(pool):
             raise ValueError(f"k = {max(ks)} exceeds the {len(pool)} candidate types of fold {fold}.")
-        draws = _type_bootstrap(occurrence_types[test], n_bootstrap, [seed, fold])  # the same resamples for both retrievals
+        draws, draw_types = _type_bootstrap(occurrence_types[test], n_bootstrap, [seed, fold])  # the same for both retrievals
         for method, score in (("csls", lambda q, c: R.csls(q, c, neighbours, reference)), ("cosine", R.cosine)):
             scores = score(queries, lm[pool])
             hits = R.hit_rates(scores, correct, ks)
             null = R.permutation_chance(scores, correct, ks)
             for k in ks:
-                low, high = np.percentile(draws @ hits[k], [2.5, 97.5]) if n_bootstrap else (np.nan, np.nan)
+                resampled = draws @ np.bincount(draw_types, hits[k])
+                low, high = np.percentile(resampled, [2.5, 97.5]) if n_bootstrap else (np.nan, np.nan)
                 rows.append(
                     {
                         "fold": fold,

@@ -114,6 +114,16 @@ def _condensed(v: np.ndarray, what: str) -> np.ndarray:
     return v
 
 
+def _checked_like(rdm_a: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """``rdm_a`` checked as a condensed RDM of the length of ``other``."""
+    a = _condensed(rdm_a, "rdm_a")
+    if a.shape != other.shape:
+        raise ValueError(
+            f"rdm_a and rdm_b differ in length ({a.size} and {other.size}); both must be built from the same words."
+        )
+    return a
+
+
 def _centred_ranks(v: np.ndarray, what: str) -> np.ndarray:
     """Average ranks of ``v`` minus their mean; error if ``v`` is constant."""
     centred = rankdata(v) - (v.size + 1) / 2.0
@@ -138,15 +148,21 @@ def score(rdm_a: np.ndarray, rdm_b: np.ndarray) -> float:
         If the RDMs are not 1-D, differ in length, hold NaN/inf, or one of
         them is constant.
     """
-    a, b = _condensed(rdm_a, "rdm_a"), _condensed(rdm_b, "rdm_b")
-    if a.shape != b.shape:
-        raise ValueError(
-            f"rdm_a and rdm_b differ in length ({a.size} and {b.size}); both must be built from the same words."
-        )
-    if a.size < 2:
-        raise ValueError(f"RDMs need at least 2 entries for a rank correlation, got {a.size}.")
-    ca, cb = _centred_ranks(a, "rdm_a"), _centred_ranks(b, "rdm_b")
+    ca, cb = _ranked_pair(rdm_a, rdm_b)
     return float(_correlation(ca @ cb, ca @ ca, cb @ cb))
+
+
+def _ranked_pair(rdm_a: np.ndarray, rdm_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centred ranks of two checked condensed RDMs of one length."""
+    b = _ranked(rdm_b)
+    return _centred_ranks(_checked_like(rdm_a, b), "rdm_a"), b
+
+
+def _ranked(rdm_b: np.ndarray) -> np.ndarray:
+    b = _condensed(rdm_b, "rdm_b")
+    if b.size < 2:
+        raise ValueError(f"RDMs need at least 2 entries for a rank correlation, got {b.size}.")
+    return _centred_ranks(b, "rdm_b")
 
 
 def _n_words(m: int) -> int:
@@ -249,11 +265,10 @@ def permutation_test_many(
         raise ValueError(f"n_permutations must be a positive integer, got {n_permutations}.")
     if len(rdms_a) == 0:
         raise ValueError("rdms_a must hold at least one RDM.")
-    rho = np.array([score(a, rdm_b) for a in rdms_a])  # validates every RDM
-    b = np.asarray(rdm_b, dtype=np.float64)
-    n = _n_words(b.size)  # at least 3: score() needs 2 or more entries
-    cas = [_centred_ranks(np.asarray(a, dtype=np.float64), "rdm_a") for a in rdms_a]
-    cb = _centred_ranks(b, "rdm_b")
+    cb = _ranked(rdm_b)  # every RDM is checked and ranked once
+    cas = [_centred_ranks(_checked_like(a, cb), "rdm_a") for a in rdms_a]
+    rho = np.array([_correlation(ca @ cb, ca @ ca, cb @ cb) for ca in cas])
+    n = _n_words(cb.size)  # at least 3: a rank correlation needs 2 or more entries
     dots = _null_dots(np.stack([_square(ca, n) for ca in cas]), _square(cb, n), int(n_permutations), seed)
     null = _correlation(dots, np.array([ca @ ca for ca in cas]), cb @ cb)
     reach = null >= rho - 1e-12

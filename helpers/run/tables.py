@@ -15,7 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..align import rsa
-from ..align.cka import linear_cka
+from ..align.cka import permuted_cka
 from ..align.evaluation import match_dimensions, retrieval_scores
 from ..align.folds import make_splits
 from ..align.procrustes import Procrustes
@@ -241,9 +241,7 @@ def cka_row(cfg: Scenario, feats: ModelFeatures, rec: Recording | SentenceRecord
     """Linear CKA of one subject and one model layer over the word types, with its permutation null."""
     types = occurrence_types(cfg)
     brain = type_means(brain_vectors(cfg, rec, brain_dims(cfg, rec, feats.vectors.shape[2]))[None], types)[1][0]
-    value = linear_cka(brain, layer_vectors)
-    rng = np.random.default_rng([cfg.seed, layer])
-    null = np.array([linear_cka(brain[rng.permutation(len(brain))], layer_vectors) for _ in range(cfg.cka_permutations)])
+    value, null = permuted_cka(brain, layer_vectors, cfg.cka_permutations, [cfg.seed, layer])
     return {**row_labels(rec, feats, layer), "method": "cka", "metric": "linear CKA", "value": value,
             "chance": float(null.mean()), "null_95": float(np.percentile(null, 95)),
             "p": float((1 + np.sum(null >= value)) / (1 + len(null))), "n_types": len(brain)}
