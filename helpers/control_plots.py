@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .align.statistics import summarise
 from .plots import measure_panels, simulated_tag
 
 SPLIT_NAMES = {"types": "shuffled types", "blocks": "blocks + buffer", "runs": "leave one run out", "none": "no fit (all words)"}
@@ -50,8 +51,9 @@ def recovery(table: pd.DataFrame, planted_layer: int, title: str = "") -> plt.Fi
     """Score by layer of the planted model for each design (rows) and measure (columns), one line per SNR.
 
     ``table`` is :func:`helpers.run.controls.measure_rows` of the recovery
-    sweep. Bands: 95 % CI over subjects and folds; a star: the best layer; a
-    vertical line: the planted layer; dotted: the chance level (the
+    sweep. Bands: the 95 % t interval over subjects and folds, as in every
+    table (:func:`helpers.align.statistics.summarise`); a star: the best
+    layer; a vertical line: the planted layer; dotted: the chance level (the
     permutation null's mean).
     """
     designs = list(dict.fromkeys(table["design"]))
@@ -63,13 +65,12 @@ def recovery(table: pd.DataFrame, planted_layer: int, title: str = "") -> plt.Fi
         ax = axes[i, j]
         rows = table[(table["design"] == design) & (table["measure"] == measure)]
         for snr, colour in zip(snrs, shades):
-            per_layer = rows[rows["snr"] == snr].groupby("layer")
-            mean, sem = per_layer["value"].mean(), per_layer["value"].sem().fillna(0)
-            ax.plot(mean.index, mean, color=colour, lw=1.3, label=f"SNR {snr:g}")
-            ax.fill_between(mean.index, mean - 1.96 * sem, mean + 1.96 * sem, color=colour, alpha=0.2, lw=0)
-            ax.plot(mean.idxmax(), mean.max(), "*", color=colour, ms=9)
-            chance = per_layer["chance"].mean()
-            ax.plot(chance.index, chance, ":", color=colour, lw=0.8)
+            s = summarise(rows[rows["snr"] == snr], ["layer"])
+            ax.plot(s["layer"], s["mean"], color=colour, lw=1.3, label=f"SNR {snr:g}")
+            ax.fill_between(s["layer"], s["mean"] - s["ci95"], s["mean"] + s["ci95"], color=colour, alpha=0.2, lw=0)
+            best = s.loc[s["mean"].idxmax()]
+            ax.plot(best["layer"], best["mean"], "*", color=colour, ms=9)
+            ax.plot(s["layer"], s["chance"], ":", color=colour, lw=0.8)
         ax.axvline(planted_layer, color="k", ls="-.", lw=1)
         ax.set_title(f"{measure}\n{design}", fontsize=8)
         ax.set_xlabel("layer" if i == len(designs) - 1 else "")

@@ -32,6 +32,24 @@ def test_share_of_the_ceiling_by_hand():
     assert controls.controls_summary(table)["share_of_ceiling"].isna().all()
 
 
+def test_recovery_bands_are_the_tables_t_intervals():
+    from scipy import stats
+
+    from helpers.control_plots import recovery
+
+    values = {0: [0.1, 0.3, 0.2], 1: [0.5, 0.4, 0.9]}
+    table = pd.DataFrame([{"design": "events", "measure": "P@10", "snr": 4.0, "layer": layer, "value": v, "chance": 0.05}
+                          for layer, vs in values.items() for v in vs])
+    fig = recovery(table, planted_layer=1)
+    band = fig.axes[0].collections[0].get_paths()[0].vertices
+    for layer, vs in values.items():
+        half = stats.t.ppf(0.975, 2) * np.std(vs, ddof=1) / np.sqrt(3)  # by hand: t with 2 degrees of freedom
+        at = band[np.isclose(band[:, 0], layer), 1]
+        assert [at.min(), at.max()] == pytest.approx([np.mean(vs) - half, np.mean(vs) + half])
+    star = [line for line in fig.axes[0].lines if line.get_marker() == "*"][0]
+    assert star.get_xdata()[0] == 1 and star.get_ydata()[0] == pytest.approx(0.6)
+
+
 @pytest.fixture(scope="module")
 def sweep(site):
     cfg = S.load("smoke", {"cache_dir": str(site.parent / "cache")})
