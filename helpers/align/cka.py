@@ -52,14 +52,7 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
         below 2, an input holds NaN or infinite values, or an input is
         constant over the rows (then CKA is undefined).
     """
-    x, y = _check_space(x, "x"), _check_space(y, "y")
-    if len(x) != len(y):
-        raise ValueError(
-            f"x has {len(x)} rows and y has {len(y)}; CKA compares two spaces over the same items, "
-            "so pass them paired row by row."
-        )
-    x = x - x.mean(axis=0)
-    y = y - y.mean(axis=0)
+    x, y = _centred_pair(x, y)
     n, p, q = x.shape[0], x.shape[1], y.shape[1]
     if n * (p + q) < p * p + p * q + q * q:  # sample space: n x n Gram matrices
         k, l = x @ x.T, y @ y.T
@@ -82,13 +75,9 @@ def permuted_cka(x: np.ndarray, y: np.ndarray, n_permutations: int, seed) -> tup
     ``rng = np.random.default_rng(seed)``; entry ``k`` of the null equals
     ``linear_cka(x[p_k], y)``. Returns ``(value, null)``.
     """
-    x, y = _check_space(x, "x"), _check_space(y, "y")
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} rows and y has {len(y)}; pass the two spaces paired row by row.")
     if int(n_permutations) != n_permutations or n_permutations < 1:
         raise ValueError(f"n_permutations must be a positive integer, got {n_permutations}.")
-    x = x - x.mean(axis=0)
-    y = y - y.mean(axis=0)
+    x, y = _centred_pair(x, y)
     k, l = x @ x.T, y @ y.T
     norms = np.linalg.norm(k) * np.linalg.norm(l)
     rng = np.random.default_rng(seed)
@@ -97,6 +86,17 @@ def permuted_cka(x: np.ndarray, y: np.ndarray, n_permutations: int, seed) -> tup
         p = rng.permutation(len(x))
         null[i] = np.vdot(k.take(p, axis=0).take(p, axis=1), l) / norms
     return float(np.vdot(k, l) / norms), null
+
+
+def _centred_pair(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Both spaces checked, paired row by row, and column-centred, in float64."""
+    x, y = _check_space(x, "x"), _check_space(y, "y")
+    if len(x) != len(y):
+        raise ValueError(
+            f"x has {len(x)} rows and y has {len(y)}; CKA compares two spaces over the same items, "
+            "so pass them paired row by row."
+        )
+    return x - x.mean(axis=0), y - y.mean(axis=0)
 
 
 def _check_space(a, name: str) -> np.ndarray:

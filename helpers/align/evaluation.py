@@ -162,7 +162,7 @@ def retrieval_scores(
             hits = R.hit_rates(scores, correct, ks)
             null = R.permutation_chance(scores, correct, ks)
             for k in ks:
-                resampled = draws @ np.bincount(draw_types, hits[k])
+                resampled = draws @ np.bincount(draw_types, hits[k])  # one mean per resample (none without draws)
                 low, high = np.percentile(resampled, [2.5, 97.5]) if n_bootstrap else (np.nan, np.nan)
                 rows.append(
                     {

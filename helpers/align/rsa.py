@@ -114,16 +114,6 @@ def _condensed(v: np.ndarray, what: str) -> np.ndarray:
     return v
 
 
-def _checked_like(rdm_a: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """``rdm_a`` checked as a condensed RDM of the length of ``other``."""
-    a = _condensed(rdm_a, "rdm_a")
-    if a.shape != other.shape:
-        raise ValueError(
-            f"rdm_a and rdm_b differ in length ({a.size} and {other.size}); both must be built from the same words."
-        )
-    return a
-
-
 def _centred_ranks(v: np.ndarray, what: str) -> np.ndarray:
     """Average ranks of ``v`` minus their mean; error if ``v`` is constant."""
     centred = rankdata(v) - (v.size + 1) / 2.0
@@ -148,21 +138,21 @@ def score(rdm_a: np.ndarray, rdm_b: np.ndarray) -> float:
         If the RDMs are not 1-D, differ in length, hold NaN/inf, or one of
         them is constant.
     """
-    ca, cb = _ranked_pair(rdm_a, rdm_b)
+    cb = _ranked(rdm_b, "rdm_b")
+    ca = _ranked(rdm_a, "rdm_a", like=cb)
     return float(_correlation(ca @ cb, ca @ ca, cb @ cb))
 
 
-def _ranked_pair(rdm_a: np.ndarray, rdm_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The centred ranks of two checked condensed RDMs of one length."""
-    b = _ranked(rdm_b)
-    return _centred_ranks(_checked_like(rdm_a, b), "rdm_a"), b
-
-
-def _ranked(rdm_b: np.ndarray) -> np.ndarray:
-    b = _condensed(rdm_b, "rdm_b")
-    if b.size < 2:
-        raise ValueError(f"RDMs need at least 2 entries for a rank correlation, got {b.size}.")
-    return _centred_ranks(b, "rdm_b")
+def _ranked(rdm: np.ndarray, what: str, like: np.ndarray | None = None) -> np.ndarray:
+    """The centred ranks of a checked condensed RDM (of the length of ``like``, when given)."""
+    v = _condensed(rdm, what)
+    if like is not None and v.shape != like.shape:
+        raise ValueError(
+            f"rdm_a and rdm_b differ in length ({v.size} and {like.size}); both must be built from the same words."
+        )
+    if v.size < 2:
+        raise ValueError(f"RDMs need at least 2 entries for a rank correlation, got {v.size}.")
+    return _centred_ranks(v, what)
 
 
 def _n_words(m: int) -> int:
@@ -265,8 +255,8 @@ def permutation_test_many(
         raise ValueError(f"n_permutations must be a positive integer, got {n_permutations}.")
     if len(rdms_a) == 0:
         raise ValueError("rdms_a must hold at least one RDM.")
-    cb = _ranked(rdm_b)  # every RDM is checked and ranked once
-    cas = [_centred_ranks(_checked_like(a, cb), "rdm_a") for a in rdms_a]
+    cb = _ranked(rdm_b, "rdm_b")  # every RDM is checked and ranked once
+    cas = [_ranked(a, "rdm_a", like=cb) for a in rdms_a]
     rho = np.array([_correlation(ca @ cb, ca @ ca, cb @ cb) for ca in cas])
     n = _n_words(cb.size)  # at least 3: a rank correlation needs 2 or more entries
     dots = _null_dots(np.stack([_square(ca, n) for ca in cas]), _square(cb, n), int(n_permutations), seed)
