@@ -257,3 +257,49 @@ def test_a_variant_with_another_planted_layer_gets_its_own_results(tmp_path):
     moved = dataclasses.replace(cfg, planted_layer=1)
     assert pipeline.recording_key(cfg, "sim-01") != pipeline.recording_key(moved, "sim-01")
 
+
+
+def _chapter(path: Path, code: str) -> Path:
+    """A one-cell chapter with the parameters cell and the kernel of the book's chapters."""
+    parameters = nbformat.v4.new_code_cell('scenario = "default"\noverrides = {}', metadata={"tags": ["parameters"]})
+    cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"), parameters, nbformat.v4.new_code_cell(code)]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=source_notebook(CHAPTERS[0]).metadata), path)
+    return path
+
+
+def test_chapters_run_side_by_side_and_the_one_that_fails_is_named(tmp_path):
+    cfg = S.load("smoke", {"cache_dir": str(tmp_path / "cache")})
+    parameters = {"scenario": str(S.path_of("smoke")), "overrides": {}}
+    meeting, out = tmp_path / "meeting", tmp_path / "out"
+    meeting.mkdir(), out.mkdir()
+    # Each chapter arrives, then waits for the other: both finish only if they run at the same time.
+    wait = (f"import pathlib, time\nhere = pathlib.Path({str(meeting)!r})\n(here / {{name!r}}).touch()\n"
+            "for _ in range(600):\n    if len(list(here.iterdir())) == 2:\n        break\n    time.sleep(0.1)\n"
+            "else:\n    raise TimeoutError('the other chapter never ran')\nprint('met')")
+    sources = [_chapter(tmp_path / f"{name}.ipynb", wait.format(name=name)) for name in ("first", "second")]
+    seconds, _ = book.run_chapters(sources, out, cfg, parameters, 2)
+    assert list(seconds) == ["first", "second"]
+    for source in sources:
+        assert "met" in "".join(o.get("text", "") for o in nbformat.read(out / source.name, 4).cells[-1].outputs)
+
+    failing = [_chapter(tmp_path / "fine.ipynb", "print(1)"), _chapter(tmp_path / "broken.ipynb", "raise ValueError('planted')")]
+    with pytest.raises(RuntimeError, match=r"broken\.ipynb failed.*planted"):
+        book.run_chapters(failing, out, cfg, parameters, 2)
+
+
+def test_the_controls_chapter_starts_right_after_procrustes_whose_tables_it_shares():
+    order = [c.stem for c in book.start_order(book.notebooks())]
+    assert order == CHAPTERS[:4] + ["09_controls"] + CHAPTERS[4:8]
+    assert book.start_order([Path("a.ipynb"), Path("b.ipynb")]) == [Path("a.ipynb"), Path("b.ipynb")]
+
+
+def test_each_kernel_gets_its_share_of_the_cores(monkeypatch):
+    monkeypatch.setattr(book.os, "cpu_count", lambda: 8)
+    for name in book.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert {book.kernel_environment(2)[name] for name in book.THREAD_VARIABLES} == {"4"}
+    assert book.kernel_environment(16)["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # set by the user: kept
+    assert book.kernel_environment(2)["MKL_NUM_THREADS"] == "3"
+    with pytest.raises(ValueError, match="at least 1"):
+        book.build("smoke", out=Path("unused"), jobs=0)

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 from helpers.run.cache import Cache, digest
 
@@ -65,3 +66,44 @@ def test_a_resumable_entry_keeps_its_work_after_an_interruption(tmp_path):
     assert sorted(p.name for p in (tmp_path / "k").iterdir()) == sorted([folder.name, f".{folder.name}.lock"])  # the work folder became the entry
     cache.get_or_make("k", {"p": 1}, make, resume=True)
     assert len(seen) == 2
+
+
+def test_tables_another_process_is_making_are_left_for_last_then_read(tmp_path):
+    cache, made = Cache(tmp_path), []
+    keys = {name: {"table": name} for name in "abc"}
+    folder = cache.entry("k", keys["a"])
+    folder.parent.mkdir(parents=True)
+    elsewhere = FileLock(folder.parent / f".{folder.name}.lock")  # another process is making "a"
+    elsewhere.acquire()
+
+    def maker(name):
+        def make():
+            made.append(name)
+            if name == "c":  # meanwhile, the other process finishes "a"
+                elsewhere.release()
+                Cache(tmp_path).table("k", keys["a"], lambda: pd.DataFrame({"by": ["the other process"]}))
+            return pd.DataFrame({"by": [f"this process, {name}"]})
+        return make
+
+    tables = cache.tables("k", [(keys[name], maker(name)) for name in "abc"])
+    assert made == ["b", "c"]  # "a" was not waited for, and then not made twice
+    assert [t["by"].item() for t in tables] == ["the other process", "this process, b", "this process, c"]
+
+    # when the other process fails to make it, this one makes it, last
+    fresh = {name: {"table": name, "run": 2} for name in "abc"}
+    folder = cache.entry("k", fresh["a"])
+    elsewhere = FileLock(folder.parent / f".{folder.name}.lock")
+    elsewhere.acquire()
+    made.clear()
+
+    def release_then(name):
+        def make():
+            made.append(name)
+            if name == "c":
+                elsewhere.release()
+            return pd.DataFrame({"by": [name]})
+        return make
+
+    tables = cache.tables("k", [(fresh[name], release_then(name)) for name in "abc"])
+    assert made == ["b", "c", "a"]
+    assert [t["by"].item() for t in tables] == ["a", "b", "c"]

@@ -11,6 +11,11 @@ configuration, Jupyter Book renders that folder, and the static site lands in
 machinery: what the chapters write to stderr (progress bars, warnings) goes to
 ``<out>/kernel_stderr.txt`` instead, no page names a folder of the build
 machine, and Jupyter Book's own messages are in ``<out>/jupyter-book.log``.
+
+Chapters run side by side, ``--jobs`` at a time (default: two, or one on a
+one-core machine), each kernel with its share of the cores for BLAS and
+torch. They share the cache: a chapter that needs a result another one is
+computing waits for it (the cache's lock per entry), then reads it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,17 @@ def notebooks() -> list[Path]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"] if c["file"].startswith("notebooks/")]
     return [ROOT / f"{f}.ipynb" for f in files]
+
+
+def start_order(chapters: list[Path]) -> list[Path]:
+    """The order chapters start in when they run side by side: reading order, but the controls chapter
+    right after the Procrustes chapter. It is the longest after that one and needs its tables first, so
+    the two make those tables together (:meth:`helpers.run.cache.Cache.tables`) instead of the controls
+    running alone at the end."""
+    controls = [c for c in chapters if c.stem.endswith("controls")]
+    rest = [c for c in chapters if c not in controls]
+    after = next((i + 1 for i, c in enumerate(rest) if c.stem.endswith("procrustes")), len(rest))
+    return rest[:after] + controls + rest[after:]
 
 
 def not_applicable(source: Path, cfg: S.Scenario) -> str | None:
@@ -152,20 +168,107 @@ def for_readers(path: Path, scenario: str, *private: str | Path) -> list[str]:
     return removed
 
 
-def build(scenario: str = "default", overrides: dict | None = None, out: str | Path = "_build") -> Path:
-    """Run all notebooks on ``scenario`` and build the HTML book; returns the index page.
+def default_jobs() -> int:
+    """How many chapters run side by side by default: two, or one on a one-core machine."""
+    return min(2, os.cpu_count() or 1)
 
-    Prints the seconds each chapter took and writes them to
-    ``<out>/chapter_seconds.csv``.
+
+# The variables BLAS libraries and torch read for their thread count.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def kernel_environment(jobs: int) -> dict[str, str]:
+    """What the chapters' kernels get in their environment: :data:`QUIET`, and each its share of the cores.
+
+    With ``jobs`` kernels side by side, each gets ``cores // jobs`` threads
+    for BLAS and torch (a thread count the environment already sets is kept).
     """
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    return {**QUIET, **{name: os.environ.get(name, threads) for name in THREAD_VARIABLES}}
+
+
+def execute(source: Path, target: Path, parameters: dict, progress: bool) -> float:
+    """Run one chapter with papermill into ``target`` (in a worker process); returns the seconds it took."""
     import papermill as pm
 
+    began = time.perf_counter()
+    pm.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=KERNEL, cwd=str(ROOT / "notebooks"),
+                        progress_bar={"desc": source.stem, "leave": False} if progress else False)
+    return time.perf_counter() - began
+
+
+def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters: dict, jobs: int,
+                 *private: str | Path) -> tuple[dict[str, float], list[str]]:
+    """Execute the chapters ``sources`` into ``folder``, ``jobs`` side by side (started in
+    :func:`start_order`), and ready them for readers.
+
+    A chapter that does not apply to the scenario becomes a note
+    (:func:`placeholder`); each executed one goes through :func:`for_readers`
+    (``private``: more folders no page may name). Returns the seconds each
+    chapter took, in the order of ``sources``, and what the chapters wrote to
+    stderr. The first chapter that fails stops the build, with its name.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from multiprocessing import get_context
+
+    seconds, stderr = {}, []
+    environment = kernel_environment(jobs)
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)  # the workers, and the kernels they start, inherit it
+    bar = tqdm(total=len(sources), desc="notebooks", unit="nb")
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            running = {}
+            for source in start_order(sources):
+                reason = not_applicable(source, cfg)
+                if reason:
+                    placeholder(source, folder / source.name, reason)
+                    seconds[source.stem] = 0.0
+                    bar.update()
+                else:
+                    running[pool.submit(execute, source, folder / source.name, parameters, jobs == 1)] = source
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    source = running.pop(future)
+                    target = folder / source.name
+                    failure = future.exception()
+                    errors = [f"{type(failure).__name__}: {failure}"] if failure else error_cells(target)
+                    if errors:
+                        pool.shutdown(cancel_futures=True)
+                        raise RuntimeError(f"{source.name} failed (the executed notebook: {target}): {errors}")
+                    stderr += [f"## {source.stem}, {line}" for line in for_readers(target, cfg.name, *private)]
+                    seconds[source.stem] = round(future.result(), 1)
+                    tqdm.write(f"{source.stem}: {seconds[source.stem]:.0f} s")
+                    bar.update()
+    finally:
+        bar.close()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return {source.stem: seconds[source.stem] for source in sources}, stderr
+
+
+def build(scenario: str = "default", overrides: dict | None = None, out: str | Path = "_build",
+          jobs: int | None = None) -> Path:
+    """Run all notebooks on ``scenario`` and build the HTML book; returns the index page.
+
+    ``jobs`` chapters run side by side (default :func:`default_jobs`).
+    Prints the seconds each chapter took and writes them to
+    ``<out>/chapter_seconds.csv`` (side by side, a chapter's time includes
+    waiting for a result another chapter was computing).
+    """
     start = time.perf_counter()
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs is how many chapters run side by side, at least 1; got {jobs}.")
     cfg = S.load(scenario, overrides)  # fail early on a bad scenario or override
     from .pipeline import require_inputs
 
     require_inputs(cfg)  # every missing model or file, listed before any work starts
-    scenario_path = str(S.path_of(scenario).resolve())
+    parameters = {"scenario": str(S.path_of(scenario).resolve()), "overrides": dict(overrides or {})}
     out = Path(out).resolve()
     stage = out / "stage"
     if stage.exists():
@@ -175,35 +278,7 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
         shutil.copy(ROOT / name, stage / name)
     shutil.copytree(ROOT / "book", stage / "book")
 
-    seconds, stderr = {}, []
-    saved = {name: os.environ.get(name) for name in QUIET}
-    os.environ.update(QUIET)
-    try:
-        for source in tqdm(notebooks(), desc="notebooks", unit="nb"):
-            target = stage / "notebooks" / source.name
-            reason = not_applicable(source, cfg)
-            began = time.perf_counter()
-            if reason:
-                placeholder(source, target, reason)
-            else:
-                pm.execute_notebook(
-                    str(source), str(target),
-                    parameters={"scenario": scenario_path, "overrides": dict(overrides or {})},
-                    kernel_name=KERNEL, cwd=str(ROOT / "notebooks"), progress_bar={"desc": source.stem, "leave": False},
-                )
-                errors = error_cells(target)
-                if errors:
-                    raise RuntimeError(f"{source.name} produced error cells: {errors}")
-                removed = for_readers(target, cfg.name, out, cfg.cache_dir, cfg.data_dir)
-                stderr += [f"## {source.stem}, {line}" for line in removed]
-            seconds[source.stem] = round(time.perf_counter() - began, 1)
-            tqdm.write(f"{source.stem}: {seconds[source.stem]:.0f} s")
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    seconds, stderr = run_chapters(notebooks(), stage / "notebooks", cfg, parameters, jobs, out, cfg.cache_dir, cfg.data_dir)
 
     (out / "kernel_stderr.txt").write_text("".join(f"{line}\n\n" for line in stderr))
     if stderr:
@@ -239,8 +314,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenario", default="default", help="a scenario name in scenarios/ or a path to a .yml file")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one scenario field (repeatable)")
     parser.add_argument("--out", default=str(ROOT / "_build"), help="output folder (default: _build)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help=f"chapters run side by side (default: {default_jobs()} on this machine)")
     args = parser.parse_args(argv)
-    build(args.scenario, _parse_set(args.set), args.out)
+    build(args.scenario, _parse_set(args.set), args.out, args.jobs)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ leaves no half-written entry behind. Long computations can instead resume
 (``get_or_make(..., resume=True)``): their work folder is kept after an
 interruption and handed back on the next call. A file lock per entry lets
 one process make it while others that ask for it at the same time wait and
-then read it. :class:`Memo` keeps results in memory, one copy per key.
+then read it (or, asking for several, make the others first). :class:`Memo` keeps results in memory, one copy per key.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 KEY_FILE = "key.json"
 
@@ -87,7 +87,8 @@ class Cache:
             )
         return True
 
-    def get_or_make(self, kind: str, key: dict, make: Callable[[Path], None], resume: bool = False) -> Path:
+    def get_or_make(self, kind: str, key: dict, make: Callable[[Path], None], resume: bool = False,
+                    wait: bool = True) -> Path | None:
         """Return the entry's folder, calling ``make(work_folder)`` first if it is missing.
 
         ``make`` writes its files into the work folder it is given; the folder
@@ -96,6 +97,8 @@ class Cache:
         ``resume=True`` it is ``<kind>/.<digest>.partial``: it survives a
         failure or an interruption, and the next call hands it to ``make``
         again with whatever was finished in it (``make`` must skip that).
+        With ``wait=False``, an entry that another process is making now is
+        not waited for: the call returns None.
         """
         folder = self.entry(kind, key)
         if self.has(kind, key):
@@ -103,7 +106,12 @@ class Cache:
         folder.parent.mkdir(parents=True, exist_ok=True)
         # One writer at a time per entry, across processes and machines sharing the folder: a second worker
         # waits, then finds the entry made (or, after a failure, the partial work to resume).
-        with FileLock(folder.parent / f".{folder.name}.lock"):
+        lock = FileLock(folder.parent / f".{folder.name}.lock")
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            return None
+        try:
             if self.has(kind, key):
                 return folder
             if resume:
@@ -121,6 +129,8 @@ class Cache:
             finally:
                 if not resume and work.exists():
                     shutil.rmtree(work)
+        finally:
+            lock.release()
         return folder
 
     def arrays(self, kind: str, key: dict, make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -135,8 +145,24 @@ class Cache:
 
     def table(self, kind: str, key: dict, make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """A tidy table, computed by ``make()`` once and then read from CSV."""
-        folder = self.get_or_make(kind, key, lambda tmp: make().to_csv(tmp / "table.csv", index=False))
-        return pd.read_csv(folder / "table.csv")
+        return pd.read_csv(self.get_or_make(kind, key, _as_csv(make)) / "table.csv")
+
+    def tables(self, kind: str, entries: list[tuple[dict, Callable[[], pd.DataFrame]]]) -> list[pd.DataFrame]:
+        """Several tables, one per ``(key, make)``, as :meth:`table`, in an order that shares work.
+
+        An entry that another process is making now is left for last and
+        then read (or made, if that process failed), so that two processes
+        asking for the same tables at the same time each make a part of them.
+        """
+        busy = [(key, make) for key, make in entries if self.get_or_make(kind, key, _as_csv(make), wait=False) is None]
+        for key, make in busy:
+            self.get_or_make(kind, key, _as_csv(make))
+        return [pd.read_csv(self.entry(kind, key) / "table.csv") for key, _ in entries]
+
+
+def _as_csv(make: Callable[[], pd.DataFrame]) -> Callable[[Path], None]:
+    """What writes the table ``make()`` returns into an entry's work folder."""
+    return lambda folder: make().to_csv(folder / "table.csv", index=False)
 
 
 class Memo:

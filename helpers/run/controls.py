@@ -94,7 +94,7 @@ def controls_table(cfg: Scenario, splits: tuple[str, ...] | None = None, methods
                 continue
             for model in cfg.models:
                 feats = lm_features(cfg, model)
-                key = decoding_key("controls", variant, method, feats, layer=layers[model])
+                key = decoding_key("controls", variant, method, feats.key, layer=layers[model])
                 parts.append(cache(cfg).table("controls", key, lambda: decoding_rows(
                     variant, feats, method, layers=[layers[model]], progress=False)))
     fitted_nothing = [make for name, make in (("rsa", rsa_table), ("cka", cka_table)) if name in methods]

@@ -27,8 +27,8 @@ from ..lm import models as M
 from ..lm import trivial
 from ..lm.vectors import type_means
 from . import steps
-from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, lm_features, occurrence_types, recording_key,
-                       recordings, smoothing_options, training_brain_vectors, word_onsets, word_runs)
+from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, features_key, lm_features, occurrence_types,
+                       recording_key, recordings, smoothing_options, training_brain_vectors, word_onsets, word_runs)
 from .scenario import Scenario
 
 DECODERS = ("procrustes", "ridge")
@@ -63,16 +63,17 @@ def decoding_table(cfg: Scenario, method: str = "procrustes", progress: bool = T
     Brain vectors have :func:`~helpers.run.pipeline.brain_dims` components.
     """
     _decoder(cfg, method)
-    tables = []
-    for model in cfg.models:
-        feats = lm_features(cfg, model)
-        key = decoding_key("decoding", cfg, method, feats)
-        tables.append(cache(cfg).table("decoding", key, lambda: decoding_rows(cfg, feats, method, progress=progress)))
-    return pd.concat(tables, ignore_index=True)
+
+    def entry(model: str):  # the key needs no features: they are read (or extracted) only to make the table
+        key = decoding_key("decoding", cfg, method, features_key(cfg, model)[0])
+        return key, lambda: decoding_rows(cfg, lm_features(cfg, model), method, progress=progress)
+
+    return pd.concat(cache(cfg).tables("decoding", [entry(model) for model in cfg.models]), ignore_index=True)
 
 
-def decoding_key(step: str, cfg: Scenario, method: str, feats: ModelFeatures, **more) -> dict:
-    return steps.key(step, cfg, recordings=_recordings_key(cfg), method=method, features=feats.key,
+def decoding_key(step: str, cfg: Scenario, method: str, features: dict, **more) -> dict:
+    """The cache key of decoding scores; ``features``: the key of the model's features."""
+    return steps.key(step, cfg, recordings=_recordings_key(cfg), method=method, features=features,
                      ridge_alphas=cfg.ridge_alphas if method == "ridge" else None,
                      smoothing=smoothing_options(cfg), **more)
 
@@ -92,7 +93,7 @@ def precision_curve(cfg: Scenario, model: str, layer: int, method: str = "procru
     if cfg.candidates == "test":  # the smallest fold's test types bound k
         largest = min(len(np.unique(types[test])) for _, test in word_splits(cfg))
     curve = dataclasses.replace(cfg, ks=tuple(k for k in ks if k <= largest))
-    key = decoding_key("precision_curve", curve, method, feats, layer=layer)
+    key = decoding_key("precision_curve", curve, method, feats.key, layer=layer)
     return cache(cfg).table("precision_curve", key, lambda: decoding_rows(curve, feats, method, layers=[layer]))
 
 
@@ -181,19 +182,20 @@ def rsa_table(cfg: Scenario, progress: bool = True) -> pd.DataFrame:
     maximum statistic (:func:`helpers.align.rsa.permutation_test_many`).
     """
     types = occurrence_types(cfg)
-    tables = []
-    for model in cfg.models:
-        feats = lm_features(cfg, model)
-        key = steps.key("rsa", cfg, recordings=_recordings_key(cfg), features=feats.key, smoothing=smoothing_options(cfg),
-                        test="brain labels permuted, max over layers")
+
+    def entry(model: str):
+        key = steps.key("rsa", cfg, recordings=_recordings_key(cfg), features=features_key(cfg, model)[0],
+                        smoothing=smoothing_options(cfg), test="brain labels permuted, max over layers")
 
         def make() -> pd.DataFrame:
+            feats = lm_features(cfg, model)
             model_rdms = [rsa.rdm(v, cfg.rsa_metric) for v in type_means(feats.vectors, types)[1]]
             recs = tqdm(recordings(cfg), desc=f"RSA {feats.model}", disable=not progress or None)
             return pd.DataFrame([row for rec in recs for row in rsa_rows(cfg, feats, rec, model_rdms)])
 
-        tables.append(cache(cfg).table("rsa", key, make))
-    return pd.concat(tables, ignore_index=True)
+        return key, make
+
+    return pd.concat(cache(cfg).tables("rsa", [entry(model) for model in cfg.models]), ignore_index=True)
 
 
 def rsa_rows(cfg: Scenario, feats: ModelFeatures, rec: Recording | SentenceRecording, model_rdms: list[np.ndarray]) -> list[dict]:
@@ -221,19 +223,21 @@ def cka_table(cfg: Scenario, progress: bool = True) -> pd.DataFrame:
     null over ``cka_permutations`` shuffles of the brain side's word labels.
     """
     types = occurrence_types(cfg)
-    tables = []
-    for model in cfg.models:
-        feats = lm_features(cfg, model)
-        key = steps.key("cka", cfg, recordings=_recordings_key(cfg), features=feats.key, smoothing=smoothing_options(cfg))
+
+    def entry(model: str):
+        key = steps.key("cka", cfg, recordings=_recordings_key(cfg), features=features_key(cfg, model)[0],
+                        smoothing=smoothing_options(cfg))
 
         def make() -> pd.DataFrame:
+            feats = lm_features(cfg, model)
             type_vectors = type_means(feats.vectors, types)[1]
             pairs = [(rec, layer) for rec in recordings(cfg) for layer in range(feats.n_states)]
             return pd.DataFrame([cka_row(cfg, feats, rec, layer, type_vectors[layer])
                                  for rec, layer in tqdm(pairs, desc=f"CKA {feats.model}", disable=not progress or None)])
 
-        tables.append(cache(cfg).table("cka", key, make))
-    return pd.concat(tables, ignore_index=True)
+        return key, make
+
+    return pd.concat(cache(cfg).tables("cka", [entry(model) for model in cfg.models]), ignore_index=True)
 
 
 def cka_row(cfg: Scenario, feats: ModelFeatures, rec: Recording | SentenceRecording, layer: int,
