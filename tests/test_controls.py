@@ -50,6 +50,21 @@ def test_recovery_bands_are_the_tables_t_intervals():
     assert star.get_xdata()[0] == 1 and star.get_ydata()[0] == pytest.approx(0.6)
 
 
+def test_above_null_is_corrected_for_picking_the_best_layer():
+    from scipy import stats
+
+    values = np.array([0.20, 0.23, 0.26, 0.29])  # the best layer's four scores; the six others score 0
+    sd, n_layers = values.std(ddof=1), 7
+    plain, corrected = (stats.t.ppf(q, 3) * sd / 2 for q in (0.975, 1 - 0.025 / n_layers))
+    for chance, passes in ((0.245 - (plain + corrected) / 2, False), (0.245 - corrected - 0.001, True)):
+        assert 0.245 - chance > plain  # a plain 95 % interval would pass both
+        table = pd.DataFrame([{"design": "events", "snr": 0.0, "method": "cka", "metric": "linear CKA", "retrieval": "",
+                               "model": "m", "layer": layer, "subject": str(i), "chance": chance,
+                               "value": values[i] if layer == 3 else 0.0} for layer in range(n_layers) for i in range(4)])
+        summary = controls.recovery_summary(table, planted_layer=3)
+        assert summary["best_layer"].item() == 3 and summary["above_null"].item() is passes
+
+
 @pytest.fixture(scope="module")
 def sweep(site):
     cfg = S.load("smoke", {"cache_dir": str(site.parent / "cache")})

@@ -181,13 +181,16 @@ def recovery_summary(table: pd.DataFrame, planted_layer: int) -> pd.DataFrame:
     ``recovered``: the planted layer is the best or within the best's 95 %
     interval (:func:`helpers.align.statistics.layer_rank`). ``above_null``:
     the best layer's mean is above the permutation null's mean by more than
-    its 95 % interval (:func:`helpers.align.statistics.mean_and_ci`).
+    its interval (:func:`helpers.align.statistics.mean_and_ci`) at the 95 %
+    level corrected for picking the best of the model's ``n`` layers
+    (Bonferroni: ``1 - 0.05 / n``); with a plain 95 % interval the best of
+    seven independent layers of pure noise would pass about one time in six.
     """
     rows = []
     for (design, snr, measure), part in measure_rows(table).groupby(["design", "snr", "measure"], sort=False):
         rank = layer_rank(part, part["model"].iloc[0], planted_layer)
         best = part[part["layer"] == rank["best_layer"]]
-        _, half = mean_and_ci(best["value"].to_numpy())
+        _, half = mean_and_ci(best["value"].to_numpy(), level=1 - 0.05 / part["layer"].nunique())
         rows.append({"design": design, "snr": snr, "measure": measure, "best_layer": rank["best_layer"],
                      "planted_rank": rank["rank"], "recovered": rank["rank"] == 1 or rank["within_best_ci"],
                      "above_null": bool(best["value"].mean() - best["chance"].mean() > np.nan_to_num(half))})
