@@ -18,18 +18,12 @@ dimensions (SmolLM2's width; the brain reduced to it), 20 CKA permutations
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from helpers.align.cka import linear_cka, permuted_cka  # noqa: E402
-from helpers.align.evaluation import _type_bootstrap  # noqa: E402
+from helpers.align.cka import linear_cka, permuted_cka
+from helpers.align.evaluation import _type_bootstrap
 
 
 def best_of(repeats: int, run) -> tuple[float, object]:

@@ -236,6 +236,8 @@ def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters:
                     errors = [f"{type(failure).__name__}: {failure}"] if failure else error_cells(target)
                     if errors:
                         pool.shutdown(cancel_futures=True)
+                        if running:
+                            tqdm.write(f"{source.name} failed; the build stops once the chapters still running end")
                         raise RuntimeError(f"{source.name} failed (the executed notebook: {target}): {errors}")
                     stderr += [f"## {source.stem}, {line}" for line in for_readers(target, cfg.name, *private)]
                     seconds[source.stem] = round(future.result(), 1)

@@ -9,7 +9,8 @@ leaves no half-written entry behind. Long computations can instead resume
 (``get_or_make(..., resume=True)``): their work folder is kept after an
 interruption and handed back on the next call. A file lock per entry lets
 one process make it while others that ask for it at the same time wait and
-then read it (or, asking for several, make the others first). :class:`Memo` keeps results in memory, one copy per key.
+then read it (or, asking for several, make the others first). :class:`Memo`
+keeps results in memory, one copy per key.
 """
 
 from __future__ import annotations
