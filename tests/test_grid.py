@@ -7,16 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.run import grid, pipeline, tables
+from helpers.run import cells, grid, pipeline, tables
 from helpers.run.scenario import Scenario
 from tests.test_features import tiny_folder
 
 CELL_COLUMNS = ["model", "method", "subject", "layer", "fold", "retrieval", "metric"]
+N_CELLS = 3 + 1 + 3  # Procrustes: one cell per layer (its 4 folds inside); RSA: one for every layer; CKA: one per layer
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """One subject, a 2-block model: 3 layers x 4 folds of Procrustes, one RSA cell, 3 CKA cells."""
+    """One subject, a 2-block model: 3 Procrustes cells (one per layer, 4 folds each), one RSA cell, 3 CKA cells."""
     folder = tiny_folder(tmp_path_factory.mktemp("tiny_bert"), "bert")
     return Scenario(n_subjects=1, n_voxels=120, snr=2.0, models=(folder,), planted_model="all-MiniLM-L6-v2",
                     grid_methods=("procrustes", "rsa", "cka"), n_permutations=20, cache_dir=str(tmp_path_factory.mktemp("cache")))
@@ -28,7 +29,7 @@ def local(tiny):
 
 
 def test_one_row_per_cell_and_no_duplicates(tiny, local):
-    assert local.computed == len(grid.cells(tiny)) == 3 * 4 + 1 + 3 and local.skipped == 0 and not local.failed
+    assert local.computed == len(grid.cells(tiny)) == N_CELLS and local.skipped == 0 and not local.failed
     table = local.table
     counts = table.groupby("method").size().to_dict()
     assert counts == {"procrustes": 3 * 4 * 2 * 3, "rsa": 3, "cka": 3}  # layers x folds x retrievals x ks
@@ -36,21 +37,22 @@ def test_one_row_per_cell_and_no_duplicates(tiny, local):
     assert {"family", "n_params_m", "relative_depth", "chance", "value", "subject"} <= set(table.columns)
 
 
-def test_the_grid_gives_the_numbers_of_the_tables(tiny, local):
-    decoding = tables.decoding_table(tiny, "procrustes", progress=False)
-    on = ["layer", "fold", "retrieval", "metric"]
-    both = decoding.merge(local.table[local.table["method"] == "procrustes"], on=on, suffixes=("", "_grid"))
-    assert len(both) == len(decoding)
-    np.testing.assert_allclose(both["value_grid"], both["value"])
-    np.testing.assert_allclose(both["ci_low_grid"], both["ci_low"])
-    rsa = tables.rsa_table(tiny, progress=False).sort_values("layer")
-    np.testing.assert_allclose(local.table[local.table["method"] == "rsa"].sort_values("layer")["value"], rsa["value"])
+def test_the_tables_read_the_grids_cells_and_compute_none(tiny, local, monkeypatch):
+    made = []
+    real = cells.compute
+    monkeypatch.setattr(cells, "compute", lambda cfg, cell: made.append(cell) or real(cfg, cell))
+    decoding = tables.scores(tiny, "procrustes", progress=False)
+    rsa = tables.scores(tiny, "rsa", progress=False)
+    assert made == []
+    grid_rows = local.table[local.table["method"] == "procrustes"].reset_index(drop=True)[list(decoding.columns)]
+    pd.testing.assert_frame_equal(decoding, grid_rows, check_dtype=False)  # the grid's fold column holds NaN for RSA and CKA
+    np.testing.assert_array_equal(local.table[local.table["method"] == "rsa"]["value"], rsa["value"])
 
 
 def test_a_rerun_computes_nothing_and_says_so(tiny, local, capsys):
     again = grid.run(tiny, engine="local")
     assert (again.computed, again.skipped) == (0, len(grid.cells(tiny)))
-    assert "16 already computed (skipped), 0 to run" in capsys.readouterr().out
+    assert f"{N_CELLS} already computed (skipped), 0 to run" in capsys.readouterr().out
     pd.testing.assert_frame_equal(again.table, local.table)
 
 
@@ -68,14 +70,14 @@ def test_real_worker_processes_give_the_same_numbers(tiny, local, tmp_path, engi
 
 def test_a_failing_cell_is_reported_and_the_others_kept(tiny, tmp_path, monkeypatch, capsys):
     fresh = dataclasses.replace(tiny, cache_dir=str(tmp_path), grid_methods=("cka",))
-    real = grid._compute
+    real = cells.compute
 
     def fail_on_layer_1(cfg, cell):
         if cell.layer == 1:
             raise RuntimeError("out of memory on this node")
         return real(cfg, cell)
 
-    monkeypatch.setattr(grid, "_compute", fail_on_layer_1)
+    monkeypatch.setattr(cells, "compute", fail_on_layer_1)
     result = grid.run(fresh, engine="local", progress=False)
     assert list(result.failed) == [f"cka {tiny.models[0]} layer 1 subject sim-01"]
     assert "out of memory on this node" in result.failed[list(result.failed)[0]]
@@ -84,7 +86,7 @@ def test_a_failing_cell_is_reported_and_the_others_kept(tiny, tmp_path, monkeypa
 
 
 def test_bad_grid_settings_are_refused(tiny):
-    with pytest.raises(ValueError, match=r"grid_methods must name some of \('procrustes', 'ridge', 'rsa', 'cka'\), got \['svcca'\]"):
+    with pytest.raises(ValueError, match=r"grid_methods must name some of the registered measures \('procrustes', 'ridge', 'rsa', 'cka'.*\), got \['svcca'\]"):
         dataclasses.replace(tiny, grid_methods=("svcca",))
     with pytest.raises(ValueError, match=r"engine must be one of \('local', 'submitit', 'dask'\), got 'ray'"):
         dataclasses.replace(tiny, engine="ray")

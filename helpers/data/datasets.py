@@ -1,4 +1,4 @@
-"""Every dataset behind one interface: what was shown, in which runs, and the recordings.
+"""Every dataset behind one interface, each one class in one registry.
 
 A :class:`Dataset` answers four questions, whatever the data are:
 
@@ -11,21 +11,23 @@ A :class:`Dataset` answers four questions, whatever the data are:
 * :meth:`~Dataset.key` and :meth:`~Dataset.subject_key`: what identifies
   the recordings, for cache keys.
 
-Two kinds implement it:
+A dataset class also says what it is: ``name`` (what a scenario's
+``dataset`` field says), ``options`` (the scenario fields it reads: it is
+built as ``cls(**those fields)``), ``word_timing`` (each word has an onset;
+False: one response per sentence) and ``planted`` (its recordings are
+simulated from a language model's hidden states, which the run stage hands
+in as ``driver``). :func:`register` adds a class to :data:`DATASETS`; the
+later stages look a dataset up there and never ask its name.
 
-:class:`RealDataset`
-    files on disk, read by the dataset's own loader:
-    ``harry_potter`` (:mod:`helpers.data.harry_potter`, ``subject_{1..8}.mat``,
-    downloaded when ``download`` is true), ``pereira``
-    (:mod:`helpers.data.pereira`, placed by hand) and ``natural_stories``
-    (:mod:`helpers.data.natural_stories`, one ``<subject>.mat`` per subject).
-    Results derived from them are keyed by the files' SHA-256 and the
-    loader's version, so neither a replaced file nor a loader fix ever
-    meets results computed before it.
-:class:`SimulatedDataset`
-    the simulated reading experiment (:mod:`helpers.data.simulate`); what
-    drives its voxels (a language model's hidden states) is handed in by
-    the caller, so this stage needs no language model.
+The real datasets (:class:`FileDataset`) are read from files by their own
+loaders: :class:`HarryPotter` (:mod:`helpers.data.harry_potter`,
+``subject_{1..8}.mat``, downloaded when ``download`` is true),
+:class:`Pereira` (:mod:`helpers.data.pereira`, placed by hand) and
+:class:`NaturalStories` (:mod:`helpers.data.natural_stories`, one
+``<subject>.mat`` per subject). Results derived from them are keyed by the
+files' SHA-256 and the loader's version, so neither a replaced file nor a
+loader fix ever meets results computed before it. :class:`Simulated` is the
+simulated reading experiment (:mod:`helpers.data.simulate`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -42,15 +45,36 @@ from . import simulate as S
 from .files import tree_sha256
 from .recording import Recording, SentenceRecording
 
-REAL = ("harry_potter", "pereira", "natural_stories")
-DATASETS = ("simulated",) + REAL
-LOADERS = {"harry_potter": harry_potter, "pereira": pereira, "natural_stories": natural_stories}
+DATASETS: dict[str, type[Dataset]] = {}
+DEFAULT = "simulated"  # the dataset of a scenario that names none
+
+
+def register(cls: type[Dataset]) -> type[Dataset]:
+    """Add a dataset class to :data:`DATASETS` under its ``name`` (usable as a class decorator)."""
+    if not getattr(cls, "name", None):
+        raise ValueError(f"dataset class {cls.__name__} needs a name (a class attribute).")
+    if cls.name in DATASETS and DATASETS[cls.name].__qualname__ != cls.__qualname__:
+        raise ValueError(f"a dataset named {cls.name!r} is registered already ({DATASETS[cls.name].__name__}).")
+    DATASETS[cls.name] = cls
+    return cls
+
+
+def get(name: str) -> type[Dataset]:
+    """The dataset class registered as ``name``; an unknown name is an error that lists the known ones."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {tuple(DATASETS)} (a dataset of your own "
+                         "registers with helpers.data.datasets.register, in a file named in the scenario's plugins).") from None
 
 
 class Dataset:
     """The interface every dataset offers (see the module docstring)."""
 
-    name: str
+    name: ClassVar[str] = ""
+    options: ClassVar[tuple[str, ...]] = ()
+    word_timing: ClassVar[bool] = True
+    planted: ClassVar[bool] = False
 
     def recordings(self) -> tuple[Recording | SentenceRecording, ...]:
         """Every subject's recording, read (or simulated) once per dataset object."""
@@ -69,6 +93,10 @@ class Dataset:
     def subject_key(self, subject: str) -> dict:
         raise NotImplementedError
 
+    def check_available(self) -> None:
+        """Raise FileNotFoundError, saying where to get them, if the files to read are not on this machine
+        (nothing is loaded or downloaded; files the dataset downloads itself are not missing)."""
+
     def stimulus(self) -> np.ndarray:
         return self.recordings()[0].stimulus
 
@@ -80,68 +108,55 @@ class Dataset:
 
 
 @dataclass(frozen=True)
-class RealDataset(Dataset):
-    """One of the real datasets, read from ``data_dir``.
+class FileDataset(Dataset):
+    """A dataset read from files in ``data_dir`` by its loader module (``LOADER_VERSION`` and ``load``).
 
-    ``subjects`` empty means every subject the dataset has (natural_stories:
-    every ``<subject>.mat`` found); ``experiment`` is Pereira et al.'s (2 or
-    3); ``tr`` the repetition time of the Natural Stories files.
+    ``subjects`` empty means every subject the dataset has. A subclass says
+    how subjects and files are found (:meth:`subject_names`, :meth:`find_files`)
+    and may add loader arguments (:meth:`load_file`) and key fields
+    (:meth:`more_key`).
     """
 
-    name: str
-    data_dir: str
+    loader: ClassVar = None
+    options: ClassVar[tuple[str, ...]] = ("data_dir", "subjects", "download", "bad_voxels")
+
+    data_dir: str = "data"
     subjects: tuple[str, ...] = ()
-    experiment: int = 2
     download: bool = False
     bad_voxels: str = "drop"
-    tr: float = 2.0
-
-    def __post_init__(self) -> None:
-        if self.name not in REAL:
-            raise ValueError(f"unknown real dataset {self.name!r}; choose one of {REAL}.")
 
     def subject_names(self) -> tuple[str, ...]:
         """The subjects to read: those chosen, or every subject the dataset has."""
-        if self.subjects:
-            return tuple(str(s) for s in self.subjects)
-        if self.name == "harry_potter":
-            return tuple(str(n) for n in harry_potter.SUBJECTS)
-        if self.name == "pereira":
-            return tuple(pereira.SUBJECTS[self.experiment])
-        return natural_stories.subjects(self.data_dir)
+        return tuple(str(s) for s in self.subjects) or self.every_subject()
+
+    def every_subject(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def find_files(self, names: tuple[str, ...]) -> dict[str, Path]:
+        raise NotImplementedError
+
+    def load_file(self, subject: str, path: Path) -> Recording | SentenceRecording:
+        return self.loader.load(path, self.bad_voxels)
+
+    def more_key(self) -> dict:
+        return {}
 
     @cached_property
     def files(self) -> dict[str, Path]:
         """Subject -> the file it is read from; downloaded first if ``download``."""
-        names = self.subject_names()
-        if self.name == "harry_potter":
-            numbers = [_subject_number(s) for s in names]
-            if self.download:
-                return dict(zip(names, harry_potter.fetch(self.data_dir, numbers)))
-            paths = [harry_potter.file_path(self.data_dir, n) for n in numbers]
-            missing = [str(p) for p in paths if not p.is_file()]
-            if missing:
-                raise FileNotFoundError(
-                    f"Harry Potter file(s) missing: {', '.join(missing)}. Set download: true in the scenario "
-                    f"(or overrides={{'download': True}}) to fetch them from {harry_potter.URL.format(n='N')}."
-                )
-            return dict(zip(names, paths))
-        if self.name == "pereira":
-            return dict(zip(names, pereira.fetch(self.data_dir, self.experiment, names)))
-        return natural_stories.files(self.data_dir, names)
+        return self.find_files(self.subject_names())
+
+    def check_available(self) -> None:
+        if not self.download:
+            self.files
 
     @cached_property
     def _checksums(self) -> dict[str, str]:
         return {subject: tree_sha256(path) for subject, path in self.files.items()}
 
     def key(self) -> dict:
-        return {
-            "dataset": self.name,
-            "loader": LOADERS[self.name].LOADER_VERSION,
-            "files": self._checksums,
-            "bad_voxels": self.bad_voxels,
-            **({"tr": self.tr} if self.name == "natural_stories" else {}),
-        }
+        return {"dataset": self.name, "loader": self.loader.LOADER_VERSION, "files": self._checksums,
+                "bad_voxels": self.bad_voxels, **self.more_key()}
 
     def subject_key(self, subject: str) -> dict:
         """``subject`` is a recording's label (a file may label its subject otherwise than the scenario does)."""
@@ -152,13 +167,80 @@ class RealDataset(Dataset):
         return {**self.key(), "files": None, "subject": subject, "file": file}
 
     def load(self) -> tuple[Recording | SentenceRecording, ...]:
-        if self.name == "natural_stories":
-            return tuple(natural_stories.load(self.data_dir, s, self.tr, bad_voxels=self.bad_voxels) for s in self.files)
-        return tuple(LOADERS[self.name].load(path, self.bad_voxels) for path in self.files.values())
+        return tuple(self.load_file(subject, path) for subject, path in self.files.items())
 
 
+@register
 @dataclass(frozen=True)
-class SimulatedDataset(Dataset):
+class HarryPotter(FileDataset):
+    """Wehbe et al. (2014): eight subjects reading a chapter of Harry Potter word by word, ``subject_{1..8}.mat``."""
+
+    name: ClassVar[str] = "harry_potter"
+    loader: ClassVar = harry_potter
+
+    def every_subject(self) -> tuple[str, ...]:
+        return tuple(str(n) for n in harry_potter.SUBJECTS)
+
+    def find_files(self, names: tuple[str, ...]) -> dict[str, Path]:
+        numbers = [_subject_number(s) for s in names]
+        if self.download:
+            return dict(zip(names, harry_potter.fetch(self.data_dir, numbers)))
+        paths = [harry_potter.file_path(self.data_dir, n) for n in numbers]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"Harry Potter file(s) missing: {', '.join(missing)}. Set download: true in the scenario "
+                f"(or overrides={{'download': True}}) to fetch them from {harry_potter.URL.format(n='N')}."
+            )
+        return dict(zip(names, paths))
+
+
+@register
+@dataclass(frozen=True)
+class Pereira(FileDataset):
+    """Pereira et al. (2018): one response per sentence, experiment 2 or 3, placed by hand."""
+
+    name: ClassVar[str] = "pereira"
+    loader: ClassVar = pereira
+    options: ClassVar[tuple[str, ...]] = FileDataset.options + ("experiment",)
+    word_timing: ClassVar[bool] = False
+
+    experiment: int = 2
+
+    def every_subject(self) -> tuple[str, ...]:
+        return tuple(pereira.SUBJECTS[self.experiment])
+
+    def find_files(self, names: tuple[str, ...]) -> dict[str, Path]:
+        return dict(zip(names, pereira.fetch(self.data_dir, self.experiment, names)))
+
+
+@register
+@dataclass(frozen=True)
+class NaturalStories(FileDataset):
+    """Natural Stories fMRI: one ``<subject>.mat`` per subject in ``data_dir``, TR ``tr`` seconds."""
+
+    name: ClassVar[str] = "natural_stories"
+    loader: ClassVar = natural_stories
+    options: ClassVar[tuple[str, ...]] = FileDataset.options + ("tr",)
+
+    tr: float = 2.0
+
+    def every_subject(self) -> tuple[str, ...]:
+        return natural_stories.subjects(self.data_dir)
+
+    def find_files(self, names: tuple[str, ...]) -> dict[str, Path]:
+        return natural_stories.files(self.data_dir, names)
+
+    def load_file(self, subject: str, path: Path) -> Recording:
+        return natural_stories.load(self.data_dir, subject, self.tr, bad_voxels=self.bad_voxels)
+
+    def more_key(self) -> dict:
+        return {"tr": self.tr}
+
+
+@register
+@dataclass(frozen=True)
+class Simulated(Dataset):
     """The simulated reading experiment (:mod:`helpers.data.simulate`).
 
     ``driver()`` returns the planted feature vector of every word
@@ -166,6 +248,10 @@ class SimulatedDataset(Dataset):
     recordings' ``info``; ``driver_key()`` identifies it for cache keys
     (both are called only when needed: the stimulus needs neither).
     """
+
+    name: ClassVar[str] = "simulated"
+    options: ClassVar[tuple[str, ...]] = ("design", "seed", "n_subjects", "n_voxels", "n_runs", "snr")
+    planted: ClassVar[bool] = True
 
     design: str = "reading"
     seed: int = 0
@@ -175,7 +261,6 @@ class SimulatedDataset(Dataset):
     snr: float = 0.5
     driver: Callable[[], tuple[np.ndarray, dict]] | None = None
     driver_key: Callable[[], dict] | None = None
-    name: str = "simulated"
 
     @cached_property
     def schedule(self) -> S.Schedule:
@@ -204,7 +289,7 @@ class SimulatedDataset(Dataset):
 
     def load(self) -> tuple[Recording, ...]:
         if self.driver is None:
-            raise ValueError("a SimulatedDataset needs a driver (the planted features) to simulate recordings.")
+            raise ValueError("a Simulated dataset needs a driver (the planted features) to simulate recordings.")
         driver, info = self.driver()
         simulate = S.simulate_reading if self.design == "reading" else S.simulate_events
         return tuple(simulate(self.schedule, driver, n_subjects=self.n_subjects, n_voxels=self.n_voxels,

@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
+from ..data import datasets as D
 from . import scenario as S
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,16 +53,16 @@ def start_order(chapters: list[Path]) -> list[Path]:
     running alone at the end."""
     controls = [c for c in chapters if c.stem.endswith("controls")]
     rest = [c for c in chapters if c not in controls]
-    after = next((i + 1 for i, c in enumerate(rest) if c.stem.endswith("procrustes")), len(rest))
+    after = next((i + 1 for i, c in enumerate(rest) if c.stem.startswith("04_")), len(rest))  # the Procrustes chapter
     return rest[:after] + controls + rest[after:]
 
 
 def not_applicable(source: Path, cfg: S.Scenario) -> str | None:
     """Why a chapter does not apply to the scenario's data, or None when it does."""
-    if source.stem.endswith("smoothing") and cfg.dataset == "pereira":
+    if source.stem.endswith("smoothing") and not D.get(cfg.dataset).word_timing:
         return (
-            "Pereira et al. (2018) recorded one response per sentence: there is no word timing to smooth. "
-            "Each word takes the response to its sentence (chapter 1, `helpers.data.pereira.word_table`)."
+            f"The {cfg.dataset} recordings hold one response per sentence: there is no word timing to smooth. "
+            "Each word takes the response to its sentence (chapter 1)."
         )
     return None
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
+from tqdm import tqdm
 
 KEY_FILE = "key.json"
 
@@ -148,16 +149,26 @@ class Cache:
         """A tidy table, computed by ``make()`` once and then read from CSV."""
         return pd.read_csv(self.get_or_make(kind, key, _as_csv(make)) / "table.csv")
 
-    def tables(self, kind: str, entries: list[tuple[dict, Callable[[], pd.DataFrame]]]) -> list[pd.DataFrame]:
+    def tables(self, kind: str, entries: list[tuple[dict, Callable[[], pd.DataFrame]]],
+               progress: str | None = None) -> list[pd.DataFrame]:
         """Several tables, one per ``(key, make)``, as :meth:`table`, in an order that shares work.
 
         An entry that another process is making now is left for last and
         then read (or made, if that process failed), so that two processes
         asking for the same tables at the same time each make a part of them.
+        ``progress``: the label of a progress bar over the entries (none if None).
         """
-        busy = [(key, make) for key, make in entries if self.get_or_make(kind, key, _as_csv(make), wait=False) is None]
+        bar = tqdm(total=len(entries), desc=progress, disable=progress is None or None)
+        busy = []
+        for key, make in entries:
+            if self.get_or_make(kind, key, _as_csv(make), wait=False) is None:
+                busy.append((key, make))
+            else:
+                bar.update()
         for key, make in busy:
             self.get_or_make(kind, key, _as_csv(make))
+            bar.update()
+        bar.close()
         return [pd.read_csv(self.entry(kind, key) / "table.csv") for key, _ in entries]
 
 

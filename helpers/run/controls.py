@@ -24,21 +24,18 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ..align import rsa
-from ..align.cka import linear_cka
+from ..align import measures as MS
 from ..align.folds import SPLITS
-from ..align.statistics import layer_rank, mean_and_ci, summarise
 from ..lm import trivial
 from ..lm.vectors import type_means
-from . import grid, steps
-from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, focus, lm_features, occurrence_types,
+from . import cells, grid, steps
+from .cells import NO_SPLIT
+from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, focus, lm_features, occurrence_types, planted,
                        recording_key, recordings, smoothing_options, word_runs)
 from .scenario import Scenario
-from .tables import (DECODERS, cka_table, decode, decoding_key, decoding_rows, decoding_table, rsa_table,
-                     subject_brain, word_splits)
+from .tables import decoder
 
 CEILING = "noise ceiling"
-NO_SPLIT = "none"  # the split column of RSA and CKA, which fit no map
 # The recovery sweep: no temporal overlap (one sample per word), then reading with the HRF and a 2 s TR.
 DESIGNS = {"events": {"design": "events", "smoothing": "within_run"}, "reading": {"design": "reading"}}
 SNRS = (0.0, 0.5, 4.0)
@@ -55,52 +52,39 @@ def possible_splits(cfg: Scenario) -> tuple[str, ...]:
 
 
 def with_sources(cfg: Scenario) -> Scenario:
-    """The scenario with :func:`sources` as its models (tables already cached for the models are reused)."""
+    """The scenario with :func:`sources` as its models (cells already cached for the models are reused)."""
     return dataclasses.replace(cfg, models=sources(cfg))
 
 
 def chosen_layers(cfg: Scenario) -> dict[str, int]:
-    """Every source's layer for the controls: its best by mean Procrustes P@10 (CSLS) under the scenario's protocol."""
-    table = decoding_table(with_sources(cfg), "procrustes")
-    rows = table[(table["metric"] == "P@10") & (table["retrieval"] == "csls")]
-    means = rows.groupby(["model", "layer"])["value"].mean()
+    """Every source's layer for the controls: its best by the mean headline score of :func:`~helpers.run.tables.decoder`
+    (Procrustes P@10 by CSLS by default) under the scenario's protocol."""
+    measure = MS.get(decoder(cfg))
+    table = cells.table(with_sources(cfg), measure.name, progress=False)
+    means = table[measure.headline(table)].groupby(["model", "layer"])["value"].mean()
     return {model: int(means[model].idxmax()) for model in sources(cfg)}
 
 
 def controls_table(cfg: Scenario, splits: tuple[str, ...] | None = None, methods: tuple[str, ...] | None = None,
                    layers: dict[str, int] | None = None, progress: bool = True) -> pd.DataFrame:
-    """Every source at one layer: the decoders (Procrustes, ridge) under each split, RSA and CKA (which fit nothing).
+    """Every source at one layer, scored by every measure: those that fit a map under each split, the others once.
 
     ``splits`` defaults to :func:`possible_splits`, ``methods`` to the
-    scenario's ``grid_methods``; ``layers`` maps
-    each source to its layer (default :func:`chosen_layers`, whose Procrustes
-    rows under the scenario's own split are reused here). Rows as in
-    :func:`helpers.run.tables.decoding_table`; RSA and CKA rows as in their
-    tables, with ``split`` :data:`NO_SPLIT`. Each (source, split, decoder) is
-    cached on its own.
+    scenario's ``grid_methods``; ``layers`` maps each source to its layer
+    (default :func:`chosen_layers`). The rows are those of the cells
+    (:mod:`helpers.run.cells`), so a cell a chapter or the grid made is read,
+    not made again; a measure that fits no map has ``split``
+    :data:`~helpers.run.cells.NO_SPLIT`.
     """
     methods = cfg.grid_methods if methods is None else methods
     splits = possible_splits(cfg) if splits is None else splits
     cfg = with_sources(cfg)
-    reuse = layers is None
     layers = chosen_layers(cfg) if layers is None else layers
+    wanted = {model: [layers[model]] for model in cfg.models}
     parts = []
-    for split in tqdm(splits, desc="controls: splits", disable=not progress or None):
-        variant = dataclasses.replace(cfg, split=split)
-        for method in (m for m in DECODERS if m in methods):
-            if reuse and split == cfg.split and method == "procrustes":
-                table = decoding_table(cfg, method, progress=False)
-                parts.append(table[table["layer"] == table["model"].map(layers)])
-                continue
-            for model in cfg.models:
-                feats = lm_features(cfg, model)
-                key = decoding_key("controls", variant, method, feats.key, layer=layers[model])
-                parts.append(cache(cfg).table("controls", key, lambda: decoding_rows(
-                    variant, feats, method, layers=[layers[model]], progress=False)))
-    fitted_nothing = [make for name, make in (("rsa", rsa_table), ("cka", cka_table)) if name in methods]
-    for make in fitted_nothing:
-        table = make(cfg, progress=progress)
-        parts.append(table[table["layer"] == table["model"].map(layers)].assign(split=NO_SPLIT))
+    for name in tqdm(methods, desc="controls: measures", disable=not progress or None):
+        for split in (splits if MS.get(name).fits_map else splits[:1]):
+            parts.append(cells.table(dataclasses.replace(cfg, split=split), name, layers=wanted, progress=False))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -110,11 +94,12 @@ def ceiling_table(cfg: Scenario, splits: tuple[str, ...] | None = None, methods:
 
     The "model" of a subject is the other subjects' word-level brain vectors
     side by side (each reduced as for the focus model, so no voxel
-    correspondence between subjects is assumed); Procrustes and ridge score
-    it under each split, CKA compares it with the subject's type vectors,
-    and RSA compares the subject's RDM with the mean of the others' RDMs
-    (``methods``: default the scenario's ``grid_methods``). Rows as in the
-    other tables, with ``model`` :data:`CEILING`.
+    correspondence between subjects is assumed), scored as one model layer
+    by each measure (``methods``: default the scenario's ``grid_methods``),
+    under each split for a measure that fits a map; a measure with a
+    ``ceiling`` of its own uses it (RSA compares the subject's RDM with the
+    mean of the others' RDMs). Rows as in the other tables, with ``model``
+    :data:`CEILING`.
     """
     methods = tuple(cfg.grid_methods if methods is None else methods)
     splits = possible_splits(cfg) if splits is None else splits
@@ -122,33 +107,28 @@ def ceiling_table(cfg: Scenario, splits: tuple[str, ...] | None = None, methods:
     if len(recs) < 2:
         raise ValueError(f"the noise ceiling predicts each subject from the others; the scenario has {len(recs)} subject(s).")
     width = lm_features(cfg, focus(cfg)[0]).vectors.shape[2]
+    used = {name: [MS.get(name).version, cfg.fields(*MS.get(name).fields)] for name in methods}
     key = steps.key("ceiling", cfg, recordings=[recording_key(cfg, r.subject) for r in recs], splits=list(splits),
-                    smoothing=smoothing_options(cfg), width=width, methods=list(methods))
+                    smoothing=smoothing_options(cfg), width=width, measures=used)
     return cache(cfg).table("ceiling", key, lambda: _ceiling_rows(cfg, recs, width, splits, methods, progress))
 
 
 def _ceiling_rows(cfg: Scenario, recs, width: int, splits, methods, progress: bool) -> pd.DataFrame:
     types = occurrence_types(cfg)
     every = {r.subject: brain_vectors(cfg, r, brain_dims(cfg, r, width)) for r in recs}
-    rdms = {s: rsa.rdm(type_means(v[None], types)[1][0], cfg.rsa_metric) for s, v in every.items()}
     rows = []
     for rec in tqdm(recs, desc="noise ceiling", disable=not progress or None):
-        others = np.hstack([v for s, v in every.items() if s != rec.subject])
-        feats = ModelFeatures(CEILING, "the other subjects' brain vectors", others[None].astype(np.float32), {}, {})
-        names, type_vectors = type_means(feats.vectors, types)
-        for split in splits:
-            variant = dataclasses.replace(cfg, split=split)
-            folds = word_splits(variant)
-            brain = subject_brain(variant, rec, others.shape[1], folds, np.ones(len(types), dtype=bool))
-            for method in (m for m in DECODERS if m in methods):
-                rows += decode(variant, feats, rec, brain, 0, names, type_vectors[0], types, folds, method)
-        own = type_means(every[rec.subject][None], types)[1][0]
-        mean_rdm = np.mean([r for s, r in rdms.items() if s != rec.subject], axis=0)
-        base = {"subject": rec.subject, "model": CEILING, "layer": 0, "split": NO_SPLIT, "chance": 0.0}
-        if "rsa" in methods:
-            rows.append({**base, "method": "rsa", "metric": f"rho ({cfg.rsa_metric})", "value": rsa.score(rdms[rec.subject], mean_rdm)})
-        if "cka" in methods:
-            rows.append({**base, "method": "cka", "metric": "linear CKA", "value": linear_cka(own, type_vectors[0])})
+        others = [v for s, v in every.items() if s != rec.subject]
+        feats = ModelFeatures(CEILING, "the other subjects' brain vectors", np.hstack(others)[None].astype(np.float32), {}, {})
+        for name in methods:
+            measure = MS.get(name)
+            if measure.ceiling is not None:
+                own, *theirs = (type_means(v[None], types)[1][0] for v in [every[rec.subject], *others])
+                rows += [{"subject": rec.subject, "layer": 0, "method": name, "split": NO_SPLIT, **row}
+                         for row in measure.ceiling(own, theirs, cfg.fields(*measure.fields))]
+                continue
+            for split in (splits if measure.fits_map else (cfg.split,)):
+                rows += cells.score(dataclasses.replace(cfg, split=split), measure, feats, rec, [0])
     return pd.DataFrame(rows).assign(model=CEILING, trained=False, family="")
 
 
@@ -161,7 +141,7 @@ def recovery_table(cfg: Scenario, designs: tuple[str, ...] = tuple(DESIGNS), snr
     kept; every cell is cached by the grid, so a rerun computes nothing.
     Adds the columns ``design`` and ``snr``.
     """
-    if cfg.dataset != "simulated":
+    if not planted(cfg):
         raise ValueError(f"the recovery sweep plants a layer in the simulation; the scenario reads {cfg.dataset!r}.")
     unknown = sorted(set(designs) - set(DESIGNS))
     if unknown:
@@ -198,17 +178,8 @@ def recovery_summary(table: pd.DataFrame, planted_layer: int) -> pd.DataFrame:
 
 
 def measure_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """One score per row for each measure: P@10 with CSLS for the decoders, the RSA rho, linear CKA.
-
-    Adds a ``measure`` column; ``chance`` becomes the permutation null's mean where the row has one.
-    """
-    decoders = table["method"].isin(DECODERS)
-    keep = ~decoders | ((table["metric"] == "P@10") & (table["retrieval"] == "csls"))
-    names = {"procrustes": "Procrustes P@10 (CSLS)", "ridge": "ridge P@10 (CSLS)", "rsa": "RSA (rho)", "cka": "linear CKA"}
-    rows = table[keep].assign(measure=table["method"].map(names))
-    if "chance_permuted" in rows:  # the permutation null where there is one
-        rows["chance"] = rows["chance_permuted"].fillna(rows["chance"])
-    return rows
+    """One score per row for each measure: its headline rows (:func:`helpers.align.measures.headline_rows`)."""
+    return MS.headline_rows(table)
 
 
 def controls_summary(table: pd.DataFrame, ceiling: pd.DataFrame | None = None) -> pd.DataFrame:

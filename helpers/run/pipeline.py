@@ -20,7 +20,7 @@ import numpy as np
 from ..brain.reduction import pca
 from ..brain.vectors import rows_used, word_vectors
 from ..data import words as W
-from ..data.datasets import Dataset, RealDataset, SimulatedDataset
+from ..data import datasets as D
 from ..data.recording import Recording, SentenceRecording
 from ..lm import models as M
 from ..lm import storage, trivial
@@ -37,16 +37,27 @@ def cache(cfg: Scenario) -> Cache:
     return Cache(cfg.cache_dir)
 
 
-def dataset(cfg: Scenario) -> Dataset:
-    """The scenario's dataset: a real one read from ``data_dir``, or the simulation driven by the planted layer."""
-    if cfg.dataset == "simulated":
-        fields = cfg.fields("design", "seed", "n_subjects", "n_voxels", "n_runs", "snr")
-        planted = cfg.fields("planted_model", "planted_layer", "context", "pooling", "lm_dtype")
-        return MEMORY.get("dataset", {**fields, **planted}, lambda: SimulatedDataset(
-            **fields, driver=lambda: _planted_driver(cfg),
-            driver_key=lambda: {**features_key(cfg, cfg.planted_model)[0], "planted_layer": cfg.planted_layer}))
-    fields = cfg.fields("data_dir", "subjects", "experiment", "download", "bad_voxels", "tr")
-    return MEMORY.get("dataset", {"name": cfg.dataset, **fields}, lambda: RealDataset(cfg.dataset, **fields))
+def dataset(cfg: Scenario) -> D.Dataset:
+    """The scenario's dataset (:mod:`helpers.data.datasets`), built from the fields it reads; a simulated one
+    (``planted``) is driven by the planted model layer."""
+    cls = D.get(cfg.dataset)
+    fields = cfg.fields(*cls.options)
+    if not cls.planted:
+        return MEMORY.get("dataset", {"name": cfg.dataset, **fields}, lambda: cls(**fields))
+    planted = cfg.fields("planted_model", "planted_layer", "context", "pooling", "lm_dtype")
+    return MEMORY.get("dataset", {"name": cfg.dataset, **fields, **planted}, lambda: cls(
+        **fields, driver=lambda: _planted_driver(cfg),
+        driver_key=lambda: {**features_key(cfg, cfg.planted_model)[0], "planted_layer": cfg.planted_layer}))
+
+
+def planted(cfg: Scenario) -> bool:
+    """Whether the scenario's recordings are simulated with a planted answer (``planted_model``, ``planted_layer``)."""
+    return D.get(cfg.dataset).planted
+
+
+def planted_answer(cfg: Scenario) -> tuple[str, int] | None:
+    """The planted model and layer of a simulated scenario (what the chapters mark on their figures), else None."""
+    return (cfg.planted_model, cfg.planted_layer) if planted(cfg) else None
 
 
 def _planted_driver(cfg: Scenario) -> tuple[np.ndarray, dict]:
@@ -63,17 +74,15 @@ def missing_inputs(cfg: Scenario) -> list[str]:
     missing).
     """
     problems = []
-    for model in dict.fromkeys(cfg.models + ((cfg.planted_model,) if cfg.dataset == "simulated" else ())):
+    for model in dict.fromkeys(cfg.models + ((cfg.planted_model,) if planted(cfg) else ())):
         try:
             trivial.check(model) if trivial.is_trivial(model) else M.resolve(model)
         except (FileNotFoundError, ValueError) as err:
             problems.append(f"model {model}: {err}")
-    if cfg.dataset != "simulated":
+    cls = D.get(cfg.dataset)
+    if not cls.planted:
         try:
-            fields = cfg.fields("data_dir", "subjects", "experiment", "download", "bad_voxels", "tr")
-            data = RealDataset(cfg.dataset, **{**fields, "download": False})
-            if not cfg.download:
-                data.files
+            cls(**cfg.fields(*cls.options)).check_available()
         except (FileNotFoundError, ValueError) as err:
             problems.append(f"data: {err}")
     return problems

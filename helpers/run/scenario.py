@@ -11,18 +11,22 @@ silently with a default.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import importlib.util
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from ..align import measures as MS
 from ..align.evaluation import CANDIDATE_SETS, CSLS_REFERENCES, SCALINGS
 from ..align.folds import SPLITS
 from ..align.ridge import DEFAULT_ALPHAS
 from ..align.rsa import METRICS as RSA_METRICS
 from ..brain.smoothing import KERNELS, METHODS, PAPER_WINDOW
-from ..data.datasets import DATASETS
+from ..data import datasets as D
 from ..data.recording import BAD_VOXELS
 from ..data.simulate import DESIGNS
 from ..lm import models as M
@@ -31,7 +35,6 @@ from ..lm.passages import check_options
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 LM_DTYPES = ("auto", "float32", "bfloat16", "float16")
-GRID_METHODS = ("procrustes", "ridge", "rsa", "cka")  # helpers.run.grid.METHODS
 ENGINES = ("local", "submitit", "dask")  # helpers.run.grid.ENGINES
 PCA_FITS = ("all", "train")
 # What each retrieval protocol sets, unless the scenario sets a field itself.
@@ -46,7 +49,8 @@ class Scenario:
     """All parameters of one run; the defaults are those of ``scenarios/default.yml``."""
 
     name: str = "default"
-    dataset: str = "simulated"
+    plugins: tuple[str, ...] = ()  # Python files that register measures or datasets of one's own, loaded first
+    dataset: str = D.DEFAULT
     seed: int = 0
     # a real dataset (see helpers.data.datasets): where its files are, whom to read
     data_dir: str = "data"
@@ -95,20 +99,21 @@ class Scenario:
     n_permutations: int = 200
     cka_permutations: int = 20  # CKA's null (its mean is the chance level drawn)
     # the grid of every model, layer, method, subject and fold (helpers.run.grid)
-    grid_methods: tuple[str, ...] = ("procrustes", "rsa", "cka")
+    grid_methods: tuple[str, ...] = MS.DEFAULT  # measures, by their names in helpers.align.measures
     engine: str = "local"  # or "submitit" (SLURM job arrays) or "dask"
     workers: int = 2
     # where intermediate results go
     cache_dir: str = ".cache"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "plugins", tuple(str(p) for p in self.plugins))
+        load_plugins(self.plugins)
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "subjects", tuple(str(s) for s in self.subjects))
         object.__setattr__(self, "ks", tuple(int(k) for k in self.ks))
         object.__setattr__(self, "grid_methods", tuple(self.grid_methods))
         object.__setattr__(self, "ridge_alphas", tuple(float(a) for a in self.ridge_alphas))
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {DATASETS}.")
+        D.get(self.dataset)
         check_options(self.context, self.pooling)
         if self.lm_dtype not in LM_DTYPES:
             raise ValueError(f"lm_dtype must be one of {LM_DTYPES}, got {self.lm_dtype!r}.")
@@ -148,9 +153,10 @@ class Scenario:
             raise ValueError(f"csls_reference must be one of {CSLS_REFERENCES}, got {self.csls_reference!r}.")
         if self.pca_fit not in PCA_FITS:
             raise ValueError(f"pca_fit must be one of {PCA_FITS}, got {self.pca_fit!r}.")
-        unknown = sorted(set(self.grid_methods) - set(GRID_METHODS))
+        unknown = sorted(set(self.grid_methods) - set(MS.names()))
         if unknown or not self.grid_methods:
-            raise ValueError(f"grid_methods must name some of {GRID_METHODS}, got {list(self.grid_methods)}.")
+            raise ValueError(f"grid_methods must name some of the registered measures {MS.names()}, got "
+                             f"{list(self.grid_methods)}; a measure of your own registers in a file named in plugins.")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}.")
         if self.n_folds < 2:
@@ -211,7 +217,7 @@ class Scenario:
         """
         rows = []
         for group, names in GROUPS.items():
-            if group == "simulated experiment" and self.dataset != "simulated":
+            if group == "simulated experiment" and not D.get(self.dataset).planted:
                 continue
             rows += [(group, name, _shown(self.value(name))) for name in names]
         return pd.DataFrame(rows, columns=["stage", "parameter", "value"]).set_index(["stage", "parameter"])
@@ -227,6 +233,7 @@ GROUPS = {
                   "ks", "ridge_alphas", "rsa_metric", "n_permutations", "cka_permutations"),
     "grid": ("grid_methods", "engine", "workers"),
     "output": ("cache_dir",),
+    "plugins": ("plugins",),
 }
 
 
@@ -239,6 +246,31 @@ def _shown(value):
         root = SCENARIO_DIR.parent
         return str(path.relative_to(root)) if path.is_relative_to(root) else f".../{path.name}"
     return value
+
+
+def load_plugins(paths) -> None:
+    """Import each Python file of ``paths`` once, so that the measures and datasets it registers exist.
+
+    A plugin registers with :func:`helpers.align.measures.register` or
+    :func:`helpers.data.datasets.register` when imported; a file imported
+    before (by its path) is not imported again.
+    """
+    for path in paths:
+        file = Path(path).resolve()
+        if not file.is_file() or file.suffix != ".py":
+            raise FileNotFoundError(f"plugins: {path} is not a Python file; name .py files that register measures "
+                                    "or datasets (relative to the scenario file, or absolute).")
+        name = f"helpers_plugin_{hashlib.sha256(str(file).encode()).hexdigest()[:12]}"
+        if name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(name, file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
 
 
 def field_names() -> list[str]:
@@ -278,6 +310,8 @@ def load(scenario: str | Path = "default", overrides: dict | None = None) -> Sce
             values[folder] = str((path.parent / values[folder]).resolve())
         if folder in overrides:
             overrides[folder] = str(Path(overrides[folder]).resolve())
+    if isinstance(values.get("plugins"), list):
+        values["plugins"] = [str((path.parent / p).resolve()) for p in values["plugins"]]
     known = field_names()
     for source, given in ((str(path), values), ("overrides", overrides)):
         unknown = sorted(set(given) - set(known))

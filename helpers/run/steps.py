@@ -28,16 +28,10 @@ STEPS: dict[str, Step] = {
     "features": Step(4, ("context", "pooling")),
     "trivial_features": Step(1),  # inputs: the feature (helpers.lm.trivial.key), the text and its runs
     "brain": Step(4),  # inputs: the subject's recording, the smoothing, the PCA size
-    "decoding": Step(5, PROTOCOL + ("brain_dims",)),
-    "precision_curve": Step(5, PROTOCOL + ("brain_dims",)),
-    "rsa": Step(2, ("rsa_metric", "n_permutations", "seed", "brain_dims")),
-    "cka": Step(1, ("cka_permutations", "seed", "brain_dims")),
+    "cell": Step(1),  # one measure, subject, model layer (and split): its fields come from the measure (helpers.run.cells)
     "encoding": Step(2, ("n_folds", "split", "buffer_s", "seed", "ridge_alphas")),
-    "smoothing_variants": Step(3, PROTOCOL),
-    "grid_cell": Step(1, PROTOCOL + ("brain_dims", "rsa_metric", "n_permutations", "cka_permutations")),
-    "controls": Step(1, PROTOCOL + ("brain_dims",)),  # one source, layer, split and decoder
-    "ceiling": Step(1, PROTOCOL + ("brain_dims", "ridge_alphas", "rsa_metric")),
-    "protocol_steps": Step(1, ("csls_neighbours", "candidates", "ks", "n_folds", "seed", "buffer_s", "brain_dims")),
+    "smoothing_variants": Step(4, PROTOCOL),
+    "ceiling": Step(2, PROTOCOL + ("brain_dims",)),  # and each measure's own fields
 }
 
 
