@@ -35,7 +35,7 @@ import numpy as np
 
 from helpers.align.folds import type_folds
 from helpers.align.ridge import Ridge, encoding_scores
-from helpers.align.ridge_cv import BACKENDS, get_backend
+from helpers.align.ridge_backends import BACKENDS, get_backend
 
 SMALL = {"words": 2400, "types": 700, "voxels": 10000, "dims": 384}  # training folds just over LARGE: float32
 

@@ -12,11 +12,17 @@ it in this list:
     language models: registry and loading, the texts they read, extraction
     of every hidden state, storage, type vectors;
 ``helpers.align``
-    folds, retrieval, Procrustes, ridge, RSA, the cross-validated protocol
-    and the statistics of scores;
+    folds, retrieval, Procrustes, ridge (the estimator in ``ridge``, its
+    cross-validation algebra in ``ridge_cv``, its NumPy and PyTorch backends
+    in ``ridge_backends``), RSA, the cross-validated protocol and the
+    statistics of scores;
 ``helpers.run``
     scenarios, the cache, the cached steps and score tables, the book builder.
 
-:mod:`helpers.plots` draws; it reads tables and arrays and computes nothing
-the book reports. See ``ARCHITECTURE.md`` at the repository's root.
+:mod:`helpers.plots`, a package beside the stages and after all of them,
+draws (``recordings``, ``vectors``, ``scores``, ``controls``, ``style``;
+every figure re-exported as ``plots.<name>``); it reads tables and arrays and
+computes nothing the book reports: the numbers it draws come from
+:mod:`helpers.align.statistics`. See ``ARCHITECTURE.md`` at the repository's
+root.
 """

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.run import controls
+from helpers.run import control_report, controls
 from helpers.run import scenario as S
 
 
@@ -24,18 +24,18 @@ def test_share_of_the_ceiling_by_hand():
                          + rows("m", "cka", "none", [0.2, 0.2]))
     ceiling = pd.DataFrame(rows(controls.CEILING, "procrustes", "types", [0.7, 0.9], chance_permuted=0.2)
                            + rows(controls.CEILING, "cka", "none", [0.05, 0.05]))
-    s = controls.controls_summary(table, ceiling).set_index("measure")
+    s = control_report.controls_summary(table, ceiling).set_index("measure")
     decoder = s.loc["Procrustes P@10 (CSLS)"]
     # the permutation null (0.2) is the chance level: (0.4 - 0.2) / (0.8 - 0.2)
     assert decoder["chance"] == pytest.approx(0.2) and decoder["share_of_ceiling"] == pytest.approx(1 / 3)
     assert np.isnan(s.loc["linear CKA", "share_of_ceiling"])  # a ceiling below chance gives no share
-    assert controls.controls_summary(table)["share_of_ceiling"].isna().all()
+    assert control_report.controls_summary(table)["share_of_ceiling"].isna().all()
 
 
 def test_recovery_bands_are_the_tables_t_intervals():
     from scipy import stats
 
-    from helpers.control_plots import recovery
+    from helpers.plots import recovery
 
     values = {0: [0.1, 0.3, 0.2], 1: [0.5, 0.4, 0.9]}
     table = pd.DataFrame([{"design": "events", "measure": "P@10", "snr": 4.0, "layer": layer, "value": v, "chance": 0.05}
@@ -61,15 +61,15 @@ def test_above_null_is_corrected_for_picking_the_best_layer():
         table = pd.DataFrame([{"design": "events", "snr": 0.0, "method": "cka", "metric": "linear CKA", "retrieval": "",
                                "model": "m", "layer": layer, "subject": str(i), "chance": chance,
                                "value": values[i] if layer == 3 else 0.0} for layer in range(n_layers) for i in range(4)])
-        summary = controls.recovery_summary(table, planted_layer=3)
+        summary = control_report.recovery_summary(table, planted_layer=3)
         assert summary["best_layer"].item() == 3 and summary["above_null"].item() is passes
 
 
 @pytest.fixture(scope="module")
 def sweep(site):
     cfg = S.load("smoke", {"cache_dir": str(site.parent / "cache")})
-    table = controls.measure_rows(controls.recovery_table(cfg, progress=False))
-    return cfg, table, controls.recovery_summary(table, cfg.planted_layer)
+    table = control_report.measure_rows(controls.recovery_table(cfg, progress=False))
+    return cfg, table, control_report.recovery_summary(table, cfg.planted_layer)
 
 
 def test_every_method_recovers_the_planted_layer_without_temporal_overlap(sweep):
@@ -115,10 +115,10 @@ def test_verdicts_and_findings_by_hand():
         ("P", "types", "random:lm", False, 0.12, 0.10, 0.01),
         ("P", "types", "trivial:position", False, 0.28, 0.10, 0.01),  # within the model's interval
     ], columns=["measure", "split", "model", "trained", "mean", "chance", "ci95"])
-    v = controls.verdicts(summary).set_index("split")
+    v = control_report.verdicts(summary).set_index("split")
     assert v.loc["blocks", "model_survives"] and not v.loc["types", "model_survives"]  # 0.15 > 0.10; 0.15 < 0.18
     assert v.loc["types", "best trivial"] == "trivial:position"
     assert v.loc["types", "trivial above chance"] == pytest.approx(0.18)
-    lines = controls.findings(v.reset_index())
+    lines = control_report.findings(v.reset_index())
     assert lines[0] == "P, blocks: lm stands above chance, its untrained twins and the trivial features. Survives."
     assert lines[1].startswith("P, shuffled types: trivial:position reaches +0.180 above chance against +0.200 for lm")

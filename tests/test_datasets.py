@@ -45,13 +45,13 @@ def test_simulated_harry_potter_files_run_end_to_end_through_the_real_loader(sim
         np.testing.assert_array_equal(a.words, b.words)
     np.testing.assert_array_equal(pipeline.stimulus_items(cfg), pipeline.stimulus_items(simulated))
     np.testing.assert_array_equal(pipeline.stimulus_runs(cfg), pipeline.stimulus_runs(simulated))
-    table = tables.decoding_table(cfg, "procrustes", progress=False)
+    table = tables.scores(cfg, "procrustes", progress=False)
     assert set(table["dataset"]) == {"harry_potter"}
     rows = table[(table["metric"] == "P@10") & (table["retrieval"] == "csls")]
     means = rows.groupby("layer")["value"].mean()
     assert means[PLANTED] > 5 * rows["chance"].iloc[0]
     assert means[PLANTED] >= means.max() - 0.03
-    expected = tables.decoding_table(simulated, "procrustes", progress=False)
+    expected = tables.scores(simulated, "procrustes", progress=False)
     np.testing.assert_allclose(table["value"], expected["value"])  # the same numbers as without the files
 
 
@@ -97,7 +97,7 @@ def test_pereira_words_get_their_sentences_responses(tmp_path):
     vectors = pipeline.brain_vectors(cfg, rec, None)
     np.testing.assert_allclose(vectors[6:12], np.repeat(rec.data[1:2], 6, axis=0))  # sentence 1's six words
     np.testing.assert_array_equal(pipeline.word_onsets(cfg)[:13], [0] * 6 + [1] * 6 + [2])
-    table = tables.decoding_table(cfg, "procrustes", progress=False)
+    table = tables.scores(cfg, "procrustes", progress=False)
     n_types = len(set(pipeline.occurrence_types(cfg)))
     assert set(table["dataset"]) == {"pereira"} and set(table["n_candidates"]) == {n_types}
     np.testing.assert_allclose(table.loc[table["metric"] == "P@10", "chance"], 10 / n_types)

@@ -31,7 +31,7 @@ def permuted_null(table, retrieval="csls"):
 
 @pytest.mark.parametrize("split", ["types", "blocks"])
 def test_planted_layer_is_far_above_chance_at_high_snr(base, split):
-    means, chance = p_at_10(tables.decoding_table(dataclasses.replace(base, snr=10.0, split=split), "procrustes", progress=False))
+    means, chance = p_at_10(tables.scores(dataclasses.replace(base, snr=10.0, split=split), "procrustes", progress=False))
     assert chance == pytest.approx(10 / len(set(pipeline.occurrence_types(base))))
     assert means[PLANTED] > 5 * chance
     if split == "blocks":  # without temporal leakage the planted layer is at or near the top
@@ -39,7 +39,7 @@ def test_planted_layer_is_far_above_chance_at_high_snr(base, split):
 
 
 def test_pure_noise_is_at_chance_when_the_split_respects_time(base):
-    table = tables.decoding_table(dataclasses.replace(base, snr=0.0, split="blocks"), "procrustes", progress=False)
+    table = tables.scores(dataclasses.replace(base, snr=0.0, split="blocks"), "procrustes", progress=False)
     for retrieval in ("csls", "cosine"):
         means, chance = p_at_10(table, retrieval)
         assert (means < 2 * chance).all(), means
@@ -51,7 +51,7 @@ def test_pure_noise_is_at_chance_when_the_split_respects_time(base):
 def test_pure_noise_is_at_the_permutation_null_for_a_model_with_hub_words(base):
     """SmolLM2's middle layers have hubs (massive-activation dimensions): k/n is too low a chance level there."""
     cfg = dataclasses.replace(base, snr=0.0, split="blocks", models=("SmolLM2-135M",), n_subjects=1)
-    table = tables.decoding_table(cfg, "procrustes", progress=False)
+    table = tables.scores(cfg, "procrustes", progress=False)
     means, chance = p_at_10(table)
     null = permuted_null(table)
     assert null.max() > 1.5 * chance  # the hub effect exists...
@@ -61,7 +61,7 @@ def test_pure_noise_is_at_the_permutation_null_for_a_model_with_hub_words(base):
 
 def test_pure_noise_leaks_through_shuffled_type_folds_at_contextual_layers(base):
     """The book's claim in chapter 4: the paper's split scores pure noise above chance at deep layers."""
-    table = tables.decoding_table(dataclasses.replace(base, snr=0.0, split="types"), "procrustes", progress=False)
+    table = tables.scores(dataclasses.replace(base, snr=0.0, split="types"), "procrustes", progress=False)
     means, chance = p_at_10(table, "cosine")
     assert means[0] < 2 * chance  # the embedding layer carries almost no context
     assert means[6] > 4 * chance  # the last layer does, and timing alone is enough
@@ -70,10 +70,10 @@ def test_pure_noise_leaks_through_shuffled_type_folds_at_contextual_layers(base)
 
 def test_same_seed_same_numbers_and_another_seed_differs(base, tmp_path):
     cfg = dataclasses.replace(base, snr=1.0, models=("all-MiniLM-L6-v2",))
-    first = tables.decoding_table(cfg, "procrustes", progress=False)
-    again = tables.decoding_table(dataclasses.replace(cfg, cache_dir=str(tmp_path)), "procrustes", progress=False)
+    first = tables.scores(cfg, "procrustes", progress=False)
+    again = tables.scores(dataclasses.replace(cfg, cache_dir=str(tmp_path)), "procrustes", progress=False)
     np.testing.assert_array_equal(first["value"].to_numpy(), again["value"].to_numpy())
-    other = tables.decoding_table(dataclasses.replace(cfg, seed=1), "procrustes", progress=False)
+    other = tables.scores(dataclasses.replace(cfg, seed=1), "procrustes", progress=False)
     assert not np.array_equal(first["value"].to_numpy(), other["value"].to_numpy())
     columns = {"dataset", "simulated", "subject", "model", "layer", "method", "split", "fold", "retrieval", "metric", "value", "chance"}
     assert columns <= set(first.columns)
@@ -126,20 +126,20 @@ def test_without_temporal_overlap_the_planted_layer_wins_under_every_method(base
 
     cfg = dataclasses.replace(base, design="events", smoothing="within_run", snr=0.1)
     for method in ("procrustes", "ridge"):
-        table = tables.decoding_table(cfg, method, progress=False)
+        table = tables.scores(cfg, method, progress=False)
         s = summarise(table[(table["metric"] == "P@10") & (table["retrieval"] == "csls")], ["layer"]).set_index("layer")
         best = s["mean"].idxmax()
         assert s.loc[PLANTED, "mean"] >= s.loc[best, "mean"] - s.loc[best, "ci95"], (method, s["mean"].round(3).tolist())
         assert s.loc[PLANTED, "mean"] > 2 * s.loc[PLANTED, "chance_permuted"]  # frequent words lift the null
-    rsa = summarise(tables.rsa_table(cfg, progress=False), ["layer"]).set_index("layer")
+    rsa = summarise(tables.scores(cfg, "rsa", progress=False), ["layer"]).set_index("layer")
     best = rsa["mean"].idxmax()
     assert rsa.loc[PLANTED, "mean"] >= rsa.loc[best, "mean"] - rsa.loc[best, "ci95"], rsa["mean"].round(3).tolist()
 
 
 def test_rsa_rows_are_significant_with_signal_and_not_without(base):
     cfg = dataclasses.replace(base, design="events", smoothing="within_run", n_permutations=50)
-    signal = tables.rsa_table(dataclasses.replace(cfg, snr=1.0), progress=False)
-    noise = tables.rsa_table(dataclasses.replace(cfg, snr=0.0), progress=False)
+    signal = tables.scores(dataclasses.replace(cfg, snr=1.0), "rsa", progress=False)
+    noise = tables.scores(dataclasses.replace(cfg, snr=0.0), "rsa", progress=False)
     assert (signal["p"] == 1 / 51).all() and (signal["value"] > signal["null_95"]).all()
     assert noise["value"].abs().max() < 0.05 and (noise["p"] > 0.01).mean() > 0.8
 
@@ -148,7 +148,7 @@ def test_precision_curve_agrees_with_the_decoding_table_and_rises_with_k(base):
     cfg = dataclasses.replace(base, snr=10.0, split="blocks")
     curve = tables.precision_curve(cfg, "all-MiniLM-L6-v2", PLANTED, ks=(1, 3, 10, 10**6))
     assert set(curve["metric"]) == {"P@1", "P@3", "P@10"}  # k beyond the candidate set is left out
-    table = tables.decoding_table(cfg, "procrustes", progress=False)
+    table = tables.scores(cfg, "procrustes", progress=False)
     table = table[table["layer"] == PLANTED]
     on = ["subject", "fold", "retrieval", "metric"]
     both = curve.merge(table, on=on, suffixes=("", "_table"))
@@ -167,7 +167,7 @@ def test_protocol_steps_score_the_papers_protocol_and_each_change(base):
     p10 = table[(table["metric"] == "P@10") & (table["retrieval"] == "csls")].groupby("step")["value"].mean()
     chance = 10 / len(set(pipeline.occurrence_types(base)))
     assert (p10 > 3 * chance).all(), p10  # the planted layer is found whatever the protocol
-    paper = tables.decoding_table(dataclasses.replace(cfg, protocol="paper"), "procrustes", progress=False)
+    paper = tables.scores(dataclasses.replace(cfg, protocol="paper"), "procrustes", progress=False)
     paper = paper[(paper["layer"] == PLANTED) & (paper["metric"] == "P@10") & (paper["retrieval"] == "csls")]
     assert paper["value"].mean() == pytest.approx(p10["the paper's protocol"])  # the same numbers as a whole run
     assert p10["centred on training rows, not min-max scaled"] != p10["the paper's protocol"]
@@ -175,8 +175,8 @@ def test_protocol_steps_score_the_papers_protocol_and_each_change(base):
 
 def test_pca_fitted_inside_training_folds_differs_from_all_trs_and_finds_the_planted_layer(base):
     cfg = dataclasses.replace(base, snr=10.0, split="blocks")
-    inside = tables.decoding_table(dataclasses.replace(cfg, pca_fit="train"), "procrustes", progress=False)
-    everywhere = tables.decoding_table(cfg, "procrustes", progress=False)
+    inside = tables.scores(dataclasses.replace(cfg, pca_fit="train"), "procrustes", progress=False)
+    everywhere = tables.scores(cfg, "procrustes", progress=False)
     means, chance = p_at_10(inside)
     assert means[PLANTED] > 5 * chance and means[PLANTED] >= means.max() - 0.03
     assert not np.allclose(inside["value"], everywhere["value"])

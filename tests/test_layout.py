@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "helpers"
-STAGES = ["data", "brain", "lm", "align", "run"]  # plots draws, and may read every stage
+STAGES = ["data", "brain", "lm", "align", "run"]
+DRAWING = "plots"  # the figures: a package beside the stages, after all of them, that may read every stage
 
 
 def stage_of(module: str) -> int:
-    """Position of a ``helpers.<stage>...`` module in the pipeline; plots comes last."""
+    """Position of a ``helpers.<stage>...`` module in the pipeline; ``helpers.plots.*`` comes last."""
     parts = module.split(".")
+    if parts[1] == DRAWING:
+        return len(STAGES)
     return STAGES.index(parts[1]) if parts[1] in STAGES else len(STAGES)
 
 
@@ -38,7 +41,7 @@ def modules() -> list[Path]:
 
 
 def test_the_five_stages_exist():
-    assert sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()) == sorted(STAGES)
+    assert sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()) == sorted(STAGES + [DRAWING])
 
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
@@ -55,6 +58,7 @@ def test_the_import_checker_sees_an_upward_import(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", tmp_path / "helpers")
     assert imports(fake / "bad.py") == ["helpers.run", "helpers.brain.smoothing"]
     assert stage_of("helpers.run") > stage_of("helpers.brain.bad")
+    assert stage_of("helpers.plots.scores") > stage_of("helpers.run.tables") and stage_of("helpers.plots") == len(STAGES)
 
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))

@@ -3,7 +3,7 @@ import pytest
 import scipy.io
 
 from helpers.data import natural_stories as NS
-from helpers.data.datasets import RealDataset
+from helpers.data.datasets import NaturalStories
 
 TR = 0.72
 N_TRS = 12
@@ -184,7 +184,7 @@ def test_a_cell_of_several_values_is_refused(tmp_path):
 def test_real_dataset_finds_and_loads_every_subject_file(tmp_path):
     write(tmp_path / "s01.mat")
     write(tmp_path / "s02.mat", data=2 * DATA)
-    dataset = RealDataset("natural_stories", data_dir=str(tmp_path), tr=TR)
+    dataset = NaturalStories(data_dir=str(tmp_path), tr=TR)
     assert dataset.subject_names() == ("s01", "s02")
     assert dataset.files == {"s01": tmp_path / "s01.mat", "s02": tmp_path / "s02.mat"}
     recs = dataset.recordings()
@@ -193,12 +193,12 @@ def test_real_dataset_finds_and_loads_every_subject_file(tmp_path):
     assert dataset.stimulus().tolist() == WORDS
     key = dataset.key()
     assert key["loader"] == 2 and set(key["files"]) == {"s01", "s02"}
-    assert RealDataset("natural_stories", data_dir=str(tmp_path), tr=TR).key() == key
+    assert NaturalStories(data_dir=str(tmp_path), tr=TR).key() == key
     write(tmp_path / "s02.mat", data=3 * DATA)
-    changed = RealDataset("natural_stories", data_dir=str(tmp_path), tr=TR).key()
+    changed = NaturalStories(data_dir=str(tmp_path), tr=TR).key()
     assert changed["files"]["s01"] == key["files"]["s01"]
     assert changed["files"]["s02"] != key["files"]["s02"]
-    chosen = RealDataset("natural_stories", data_dir=str(tmp_path), subjects=("s02",), tr=TR)
+    chosen = NaturalStories(data_dir=str(tmp_path), subjects=("s02",), tr=TR)
     assert [r.subject for r in chosen.recordings()] == ["s02"]
     with pytest.raises(ValueError, match="tr is 2 s but the median step of the file's TR times .* is 0.72 s"):
-        RealDataset("natural_stories", data_dir=str(tmp_path), tr=2.0).recordings()
+        NaturalStories(data_dir=str(tmp_path), tr=2.0).recordings()

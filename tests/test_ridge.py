@@ -8,7 +8,7 @@ from sklearn.linear_model import Ridge as SklearnRidge
 from helpers.align.folds import type_folds
 from helpers.align.folds import group_folds
 from helpers.align.ridge import Ridge, encoding_scores
-from helpers.align.ridge_cv import get_backend
+from helpers.align.ridge_backends import get_backend
 
 try:
     import torch

@@ -80,3 +80,33 @@ def test_model_scores_and_scaling_slope_by_hand():
     assert np.isnan(statistics.scaling_slope(table[table["model"] == "a"])["slope"])
     with pytest.raises(ValueError, match="at must be 'best' or 'last'"):
         statistics.model_scores(statistics.scored_layers({"m": table}), "first")
+
+
+def test_layer_summary_adds_the_mean_null_and_the_largest_p_per_layer():
+    table = scores({0: 0.1, 1: 0.3}).assign(null_95=[0.02, 0.04, 0.05, 0.07], p_fwe=[0.01, 0.2, 0.001, 0.03])
+    s = statistics.layer_summary(table, ["layer"]).set_index("layer")
+    assert s.loc[0, "null_95"] == pytest.approx(0.03) and s.loc[1, "null_95"] == pytest.approx(0.06)
+    assert list(s["p_fwe"]) == [0.2, 0.03]  # the worst fold: a star needs every fold below 0.05
+    plain = statistics.summarise(table, ["layer"]).set_index("layer")
+    pd.testing.assert_frame_equal(s[plain.columns], plain)
+    best = statistics.best_layers(table, ["model"]).iloc[0]
+    assert best["layer"] == 1 and best["null_95"] == pytest.approx(0.06) and best["p_fwe"] == 0.03
+
+
+def test_layer_curve_gives_the_best_layer_as_layer_rank_does():
+    table = scores({0: 0.1, 1: 0.3, 2: 0.3, 3: 0.2})  # a tie: the first of the best
+    s, best = statistics.layer_curve(table)
+    pd.testing.assert_frame_equal(s, statistics.summarise(table, ["layer"]))
+    assert best["layer"] == 1 == statistics.layer_rank(table, "m", 3)["best_layer"]
+    assert best["mean"] == pytest.approx(0.3)
+
+
+def test_lag_and_layer_similarity_by_hand():
+    # centred rows alternate in sign: neighbours point opposite ways, words two apart the same way
+    vectors = np.array([[3.0, 1.0], [1.0, 1.0], [3.0, 1.0], [1.0, 1.0], [3.0, 1.0]])
+    lags = statistics.lag_similarity(vectors, lags=[1, 2])
+    assert list(lags.index) == [1, 2] and lags.to_numpy() == pytest.approx([-1.0, 1.0])
+    rng = np.random.default_rng(0)
+    layer = rng.standard_normal((50, 4))
+    sim = statistics.layer_similarity(np.stack([layer, -2 * layer, layer + 5]))  # scaled, flipped, shifted
+    assert sim == pytest.approx(np.array([[1, -1, 1], [-1, 1, -1], [1, -1, 1]]))

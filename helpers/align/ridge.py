@@ -28,7 +28,8 @@ solve either way. This holds on every backend.
 
 Backends: ``backend="numpy"`` (the default) computes with NumPy and SciPy;
 ``"torch"`` runs the same algorithm (:mod:`helpers.align.ridge_cv`, written
-once against a small backend layer) on PyTorch tensors on the CPU,
+once against the small backend layer of :mod:`helpers.align.ridge_backends`)
+on PyTorch tensors on the CPU,
 ``"torch_cuda"`` on the GPU, and ``"auto"`` picks ``"torch_cuda"`` when
 ``torch.cuda.is_available()`` and ``"numpy"`` otherwise. Inputs are NumPy
 arrays either way (float32 stays float32, float64 stays float64, on the
@@ -47,7 +48,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .folds import group_folds
-from .ridge_cv import BLOCK, Moments, centred_kernel, cv_errors, get_backend, refit_dual, refit_primal
+from .ridge_backends import get_backend
+from .ridge_cv import BLOCK, Moments, centred_kernel, cv_errors, refit_dual, refit_primal
 
 DEFAULT_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6)  # the book's penalties (scenario field ridge_alphas)
 LARGE = 2**24  # entries of a float32 input from which the work stays float32

@@ -2,7 +2,10 @@
 
 Every function takes a tidy table (one row per subject x model x layer x
 fold x metric, with the columns ``value`` and ``chance``, and where there is
-one ``chance_permuted``) and returns a small table or a dict for the book.
+one ``chance_permuted``) and returns a small table or a dict for the book;
+:func:`lag_similarity` and :func:`layer_similarity` summarise vectors
+instead (mean cosines). The figures (:mod:`helpers.plots`) draw what these
+functions return.
 """
 
 from __future__ import annotations
@@ -67,19 +70,38 @@ def layer_rank(table: pd.DataFrame, model: str, layer: int, **where) -> dict:
     }
 
 
+def layer_summary(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """:func:`summarise` per group of ``by``, with the per-row columns the table carries, summarised.
+
+    Where the table has them: the mean of each fold's bootstrap interval
+    (``ci_low``, ``ci_high``) and of the null's 95th percentile
+    (``null_95``), and the largest p-value over subjects and folds (``p``,
+    ``p_fwe``). Groups in sorted order, as :func:`summarise`.
+    """
+    by = list(by)
+    extra = [table.groupby(by)[[c for c in _MEANS if c in table]].mean(),
+             table.groupby(by)[[c for c in _WORST if c in table]].max()]
+    return summarise(table, by).merge(pd.concat(extra, axis=1).reset_index(), on=by)
+
+
+def layer_curve(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`summarise` of ``table`` per layer, and the row of its best layer (highest mean; the first among ties).
+
+    The best layer is the one :func:`layer_rank` ranks first.
+    """
+    s = summarise(table, ["layer"])
+    return s, s.loc[s["mean"].idxmax()]
+
+
 def best_layers(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """The best layer of every group of ``by`` (e.g. ``["model", "metric"]``) by mean score.
 
-    One row per group: :func:`summarise` of that layer, plus, where the table
-    has them, the mean of each fold's bootstrap interval (``ci_low``,
-    ``ci_high``) and of the null's 95th percentile (``null_95``), and the
-    largest p-value over subjects (``p``, ``p_fwe``).
+    One row per group: :func:`layer_summary` of that layer: :func:`summarise`
+    plus, where the table has them, the mean of each fold's bootstrap
+    interval (``ci_low``, ``ci_high``) and of the null's 95th percentile
+    (``null_95``), and the largest p-value over subjects (``p``, ``p_fwe``).
     """
-    layers = list(by) + ["layer"]
-    summary = summarise(table, layers)
-    extra = [table.groupby(layers)[[c for c in _MEANS if c in table]].mean(),
-             table.groupby(layers)[[c for c in _WORST if c in table]].max()]
-    summary = summary.merge(pd.concat(extra, axis=1).reset_index(), on=layers)
+    summary = layer_summary(table, list(by) + ["layer"])
     return summary.loc[summary.groupby(list(by))["mean"].idxmax()].reset_index(drop=True)
 
 
@@ -162,3 +184,25 @@ def twin_differences(table: pd.DataFrame) -> pd.DataFrame:
     s = summarise(paired, ["model", "layer"])
     last = (paired.groupby("model")["n_states"].first() - 1).clip(lower=1)
     return s.assign(relative_depth=s["layer"] / s["model"].map(last))
+
+
+def _centred_unit(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` minus their mean, scaled to unit length (float64)."""
+    x = np.asarray(x, dtype=np.float64) - np.mean(x, axis=0)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def lag_similarity(vectors: np.ndarray, lags=range(1, 21)) -> pd.Series:
+    """Mean cosine between the centred vectors (rows, in reading order) of words ``lag`` positions apart, per lag."""
+    unit = _centred_unit(vectors)
+    return pd.Series({lag: np.mean(np.sum(unit[:-lag] * unit[lag:], axis=1)) for lag in lags}, dtype=np.float64)
+
+
+def layer_similarity(vectors: np.ndarray) -> np.ndarray:
+    """Mean cosine, over word occurrences, between the centred states of every pair of layers: ``(layers, layers)``.
+
+    ``vectors`` has shape ``(layers, occurrences, dimensions)``; each layer's
+    rows are centred, then scaled to unit length.
+    """
+    unit = np.stack([_centred_unit(v) for v in vectors])
+    return np.einsum("lnd,mnd->lm", unit, unit) / unit.shape[1]

@@ -109,7 +109,7 @@ class Dataset:
 
 @dataclass(frozen=True)
 class FileDataset(Dataset):
-    """A dataset read from files in ``data_dir`` by its loader module (``LOADER_VERSION`` and ``load``).
+    """A dataset read from files in ``data_dir`` by its loader module (its ``LOADER_VERSION`` and ``load(path, bad_voxels)``).
 
     ``subjects`` empty means every subject the dataset has. A subclass says
     how subjects and files are found (:meth:`subject_names`, :meth:`find_files`)
@@ -141,6 +141,11 @@ class FileDataset(Dataset):
     def more_key(self) -> dict:
         return {}
 
+    @property
+    def loader_version(self) -> int:
+        """Bumped when a change of the loader alters what it returns; part of every key."""
+        return self.loader.LOADER_VERSION
+
     @cached_property
     def files(self) -> dict[str, Path]:
         """Subject -> the file it is read from; downloaded first if ``download``."""
@@ -155,7 +160,7 @@ class FileDataset(Dataset):
         return {subject: tree_sha256(path) for subject, path in self.files.items()}
 
     def key(self) -> dict:
-        return {"dataset": self.name, "loader": self.loader.LOADER_VERSION, "files": self._checksums,
+        return {"dataset": self.name, "loader": self.loader_version, "files": self._checksums,
                 "bad_voxels": self.bad_voxels, **self.more_key()}
 
     def subject_key(self, subject: str) -> dict:

@@ -49,8 +49,8 @@ class Scenario:
     """All parameters of one run; the defaults are those of ``scenarios/default.yml``."""
 
     name: str = "default"
-    plugins: tuple[str, ...] = ()  # Python files that register measures or datasets of one's own, loaded first
     dataset: str = D.DEFAULT
+    plugins: tuple[str, ...] = ()  # Python files that register measures or datasets of one's own, loaded first
     seed: int = 0
     # a real dataset (see helpers.data.datasets): where its files are, whom to read
     data_dir: str = "data"

@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .align.statistics import summarise
-from .plots import measure_panels, simulated_tag
+from ..align.statistics import layer_curve
+from .style import measure_panels, simulated_tag
 
 SPLIT_NAMES = {"types": "shuffled types", "blocks": "blocks + buffer", "runs": "leave one run out", "none": "no fit (all words)"}
 
@@ -52,9 +52,9 @@ def recovery(table: pd.DataFrame, planted_layer: int, title: str = "") -> plt.Fi
 
     ``table`` is :func:`helpers.run.controls.measure_rows` of the recovery
     sweep. Bands: the 95 % t interval over subjects and folds, as in every
-    table (:func:`helpers.align.statistics.summarise`); a star: the best
-    layer; a vertical line: the planted layer; dotted: the chance level (the
-    permutation null's mean).
+    table; a star: the best layer (both from
+    :func:`helpers.align.statistics.layer_curve`); a vertical line: the
+    planted layer; dotted: the chance level (the permutation null's mean).
     """
     designs = list(dict.fromkeys(table["design"]))
     measures = list(dict.fromkeys(table["measure"]))
@@ -65,10 +65,9 @@ def recovery(table: pd.DataFrame, planted_layer: int, title: str = "") -> plt.Fi
         ax = axes[i, j]
         rows = table[(table["design"] == design) & (table["measure"] == measure)]
         for snr, colour in zip(snrs, shades):
-            s = summarise(rows[rows["snr"] == snr], ["layer"])
+            s, best = layer_curve(rows[rows["snr"] == snr])
             ax.plot(s["layer"], s["mean"], color=colour, lw=1.3, label=f"SNR {snr:g}")
             ax.fill_between(s["layer"], s["mean"] - s["ci95"], s["mean"] + s["ci95"], color=colour, alpha=0.2, lw=0)
-            best = s.loc[s["mean"].idxmax()]
             ax.plot(best["layer"], best["mean"], "*", color=colour, ms=9)
             ax.plot(s["layer"], s["chance"], ":", color=colour, lw=0.8)
         ax.axvline(planted_layer, color="k", ls="-.", lw=1)
