@@ -70,3 +70,38 @@ def test_loading_a_scenario_does_not_import_torch():
     code = "import sys; from helpers.run import scenario; scenario.load('default'); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def _named_literals(path: Path) -> list[tuple[int, str]]:
+    """String constants of a module that are not a dict key, a column index or an attribute name for getattr."""
+    tree = ast.parse(path.read_text())
+    exempt = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            exempt.update(id(k) for k in node.keys if k is not None)
+        elif isinstance(node, ast.Subscript):
+            exempt.add(id(node.slice))
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("getattr", "hasattr") and len(node.args) > 1:
+            exempt.add(id(node.args[1]))
+    return [(n.lineno, n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in exempt]
+
+
+def test_measure_and_dataset_names_are_spelled_only_where_they_are_registered():
+    """Nothing after a registry branches on a name: measure names live in helpers/align/measures, dataset names in
+    helpers/data (and the scenario files)."""
+    from helpers.align import measures
+    from helpers.data import datasets
+
+    allowed = {"measure": PACKAGE / "align" / "measures", "dataset": PACKAGE / "data"}
+    names = {**{n: "measure" for n in measures.names()}, **{n: "dataset" for n in datasets.DATASETS}}
+    found = [f"{path.relative_to(PACKAGE)}:{line}: {kind} name {value!r}"
+             for path in modules() for line, value in _named_literals(path)
+             for kind in [names.get(value)] if kind and not path.is_relative_to(allowed[kind])]
+    assert found == []
+
+
+def test_the_name_checker_sees_a_branch_on_a_name(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('if cfg.dataset == "pereira" or method in ("rsa",):\n    row = {"simulated": 1}[x["cka"]]\n')
+    assert _named_literals(bad) == [(1, "pereira"), (1, "rsa")]

@@ -31,6 +31,7 @@ from .cache import Cache, Memo, text_digest
 from .scenario import Scenario
 
 MEMORY = Memo()
+KEYS = Memo(size=512)  # features' keys (a model's files are listed and the text hashed once per process)
 
 
 def cache(cfg: Scenario) -> Cache:
@@ -43,11 +44,18 @@ def dataset(cfg: Scenario) -> D.Dataset:
     cls = D.get(cfg.dataset)
     fields = cfg.fields(*cls.options)
     if not cls.planted:
-        return MEMORY.get("dataset", {"name": cfg.dataset, **fields}, lambda: cls(**fields))
-    planted = cfg.fields("planted_model", "planted_layer", "context", "pooling", "lm_dtype")
-    return MEMORY.get("dataset", {"name": cfg.dataset, **fields, **planted}, lambda: cls(
+        return MEMORY.get("dataset", _dataset_slot(cfg), lambda: cls(**fields))
+    return MEMORY.get("dataset", _dataset_slot(cfg), lambda: cls(
         **fields, driver=lambda: _planted_driver(cfg),
         driver_key=lambda: {**features_key(cfg, cfg.planted_model)[0], "planted_layer": cfg.planted_layer}))
+
+
+def _dataset_slot(cfg: Scenario) -> dict:
+    """What identifies the scenario's dataset object in this process: its class, the fields it reads, and for a
+    simulated one what drives it."""
+    cls = D.get(cfg.dataset)
+    planted = cfg.fields("planted_model", "planted_layer", "context", "pooling", "lm_dtype") if cls.planted else {}
+    return {"name": cfg.dataset, **cfg.fields(*cls.options), **planted}
 
 
 def planted(cfg: Scenario) -> bool:
@@ -166,6 +174,11 @@ def features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved | None]:
     trivial feature (:mod:`helpers.lm.trivial`) has no files: its key is
     its definition, the text and the runs, and it resolves to ``None``.
     """
+    slot = {"dataset": _dataset_slot(cfg), "model": model, **cfg.fields(*steps.STEPS["features"].fields, "lm_dtype")}
+    return KEYS.get("features", slot, lambda: _features_key(cfg, model))
+
+
+def _features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved | None]:
     runs = stimulus_runs(cfg)
     text = {"text": text_digest(stimulus_items(cfg)), "run_starts": (np.flatnonzero(np.diff(runs)) + 1).tolist()}
     if trivial.is_trivial(model):
