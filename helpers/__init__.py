@@ -14,10 +14,12 @@ it in this list:
 ``helpers.align``
     folds, retrieval, Procrustes, ridge (the estimator in ``ridge``, its
     cross-validation algebra in ``ridge_cv``, its NumPy and PyTorch backends
-    in ``ridge_backends``), RSA, the cross-validated protocol and the
-    statistics of scores;
+    in ``ridge_backends``), RSA, CKA, the cross-validated protocol, the
+    statistics of scores, and ``measures``: the registry of measures, one
+    module each;
 ``helpers.run``
-    scenarios, the cache, the cached steps and score tables, the book builder.
+    scenarios, the cache, cells (the one unit of result) and the tables,
+    grid and controls that read them, the book builder.
 
 :mod:`helpers.plots`, a package beside the stages and after all of them,
 draws (``recordings``, ``vectors``, ``scores``, ``controls``, ``style``;

@@ -31,7 +31,7 @@ from .cache import Cache, Memo, text_digest
 from .scenario import Scenario
 
 MEMORY = Memo()
-KEYS = Memo(size=512)  # features' keys (a model's files are listed and the text hashed once per process)
+KEYS = Memo(size=512)  # small values asked for by every cell: features' keys, the word types of a stimulus
 
 
 def cache(cfg: Scenario) -> Cache:
@@ -118,17 +118,23 @@ def stimulus_runs(cfg: Scenario) -> np.ndarray:
 
 def word_onsets(cfg: Scenario) -> np.ndarray:
     """Onset (s) of every word occurrence; sentence datasets: the sentence's number (``buffer_s`` then counts sentences)."""
-    return dataset(cfg).item_times()[W.word_mask(stimulus_items(cfg))]
+    return dataset(cfg).item_times()[_word_mask(cfg)]
 
 
 def word_runs(cfg: Scenario) -> np.ndarray:
     """The run of every word occurrence (sentence datasets: all in one)."""
-    return stimulus_runs(cfg)[W.word_mask(stimulus_items(cfg))]
+    return stimulus_runs(cfg)[_word_mask(cfg)]
 
 
 def occurrence_types(cfg: Scenario) -> np.ndarray:
     """The type (lower-cased core) of every word occurrence of the stimulus."""
-    return np.array([W.word_type(item) for item in stimulus_items(cfg) if W.is_word(item)])
+    return KEYS.get("types", _dataset_slot(cfg), lambda: np.array([W.word_type(item) for item in stimulus_items(cfg)
+                                                                   if W.is_word(item)]))
+
+
+def _word_mask(cfg: Scenario) -> np.ndarray:
+    """Which items of the stimulus are words (computed once per dataset in this process)."""
+    return KEYS.get("word mask", _dataset_slot(cfg), lambda: W.word_mask(stimulus_items(cfg)))
 
 
 def recordings(cfg: Scenario) -> tuple[Recording | SentenceRecording, ...]:
