@@ -8,12 +8,13 @@ MiniLM, every layer) run in this process, through submitit's local executor
 and on a Dask LocalCluster (fresh caches each, features extracted beforehand
 and shared), so the ratio is the engines' overhead per cell.
 
-Part ``size``: one cell of each method at Harry Potter size (5,176 word
+Part ``size``: one cell of each measure at Harry Potter size (5,176 word
 occurrences of about 1,300 types, brain vectors reduced to a 768-d model's
-width, the 768-d model), timed on random data through the same functions the
-grid calls; then the projected time of the paper's grid (14 models, all
-layers, 8 subjects, 4 folds, Procrustes and ridge per fold, RSA per model
-and subject) on this machine.
+width, the 768-d model; a decoder's cell is its four folds), timed on random
+data through the same functions the grid calls; then the projected time of
+the paper's grid (14 models, all layers, 8 subjects, Procrustes and ridge
+per layer, RSA per model and subject, its cost growing with the model's
+number of layers) on this machine.
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ def size() -> dict[str, float]:
     names = np.unique(types)
     model = rng.standard_normal((len(names), width))
     brain = model[np.searchsorted(names, types)] + 3 * rng.standard_normal((n_words, width))
-    split = [type_folds(types, 4, seed=0)[0]]
+    splits = type_folds(types, 4, seed=0)
     cost = {}
     for method, make_map in (("procrustes", Procrustes), ("ridge", lambda: Ridge(DEFAULT_ALPHAS))):
         start = time.perf_counter()
-        retrieval_scores(brain, types, names, model, make_map, split)
+        retrieval_scores(brain, types, names, model, make_map, splits)
         cost[method] = time.perf_counter() - start
     brain_types = model + rng.standard_normal(model.shape)
     start = time.perf_counter()
@@ -78,10 +79,12 @@ def size() -> dict[str, float]:
     permuted_cka(brain_types, model, 20, seed=0)  # the value and a 20-permutation null
     cost["cka"] = time.perf_counter() - start
     for method, seconds in cost.items():
-        print(f"{method:16s}: {seconds:6.2f} s per cell = {1 / seconds:6.2f} cells/s (Harry Potter size, 768-d)")
+        print(f"{method:16s}: {seconds:6.2f} s per cell = {1 / seconds:6.2f} cells/s (Harry Potter size, 768-d"
+              + (", four folds)" if method in ("procrustes", "ridge") else ")"))
     states = sum(REGISTRY[m].n_layers + 1 for m in PAPER_MODELS)
-    decoder_cells = states * 8 * 4
-    total = decoder_cells * (cost["procrustes"] + cost["ridge"]) + len(PAPER_MODELS) * 8 * cost["rsa (13 layers)"] * 2
+    decoder_cells = states * 8
+    rsa_seconds = 8 * states / n_layers * cost["rsa (13 layers)"]  # every model's RSA cell, per subject, by its layers
+    total = decoder_cells * (cost["procrustes"] + cost["ridge"]) + rsa_seconds
     print(f"paper grid: {len(PAPER_MODELS)} models, {states} hidden states, {2 * decoder_cells} decoder cells + "
           f"{8 * len(PAPER_MODELS)} RSA cells: about {total / 3600:.1f} h on this machine at 768-d "
           "(wider models cost more), not counting feature extraction")
