@@ -2,20 +2,23 @@
 
 import collections
 import dataclasses
+import shutil
 
 import pytest
 
 from helpers.lm import storage
 from helpers.run import cells, controls, pipeline, tables
 from helpers.run import scenario as S
+from helpers.run.cache import digest
 
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Every cell computed, in order, and every feature extraction (none may happen)."""
+    """The key of every cell computed, in order (a cell's split is in its key, not in ``Cell``), and no feature
+    extraction (there must be none)."""
     made = []
     real = cells.compute
-    monkeypatch.setattr(cells, "compute", lambda cfg, cell: made.append(cell) or real(cfg, cell))
+    monkeypatch.setattr(cells, "compute", lambda cfg, cell: made.append(digest(cells.key(cfg, cell))) or real(cfg, cell))
 
     def no_extraction(*args, **kwargs):
         raise AssertionError("features were extracted again; they should have been read from the cache")
@@ -24,9 +27,11 @@ def counted(monkeypatch):
     return made
 
 
-def test_the_chapters_tables_compute_each_cell_once_and_a_new_snr_rereads_the_features(site, counted):
-    """With the smoke book's cache (features extracted there), a new SNR: new recordings, new cells, the same features."""
-    cfg = S.load("smoke", {"cache_dir": str(site.parent / "cache"), "snr": 0.7})
+def test_the_chapters_tables_compute_each_cell_once_and_a_new_snr_rereads_the_features(site, counted, tmp_path):
+    """With the smoke book's features (extracted there) in a fresh cache, a new SNR: new recordings, new cells, the
+    same features."""
+    shutil.copytree(site.parent / "cache" / "features", tmp_path / "features")
+    cfg = S.load("smoke", {"cache_dir": str(tmp_path), "snr": 0.7})
     old = dataclasses.replace(cfg, snr=0.5)
     assert pipeline.recording_key(cfg, "sim-01") != pipeline.recording_key(old, "sim-01")
     assert pipeline.features_key(cfg, cfg.models[0]) == pipeline.features_key(old, cfg.models[0])
@@ -36,8 +41,22 @@ def test_the_chapters_tables_compute_each_cell_once_and_a_new_snr_rereads_the_fe
     assert first == len(cells.cells(cfg)) > 0  # every cell of the grid, each once
     tables.headlines(cfg)  # chapters 7 and 8 again
     controls.controls_table(cfg, progress=False)  # chapter 9: the models' cells again, trivial features and splits anew
-    twice = [cell for cell, n in collections.Counter(counted).items() if n > 1]
+    twice = [key for key, n in collections.Counter(counted).items() if n > 1]
     assert twice == []
     again = len(counted)
     controls.controls_table(cfg, progress=False)
     assert len(counted) == again  # all read back
+
+
+def test_a_field_changes_the_keys_of_the_cells_that_read_it_and_no_others(site):
+    cfg = S.load("smoke", {"cache_dir": str(site.parent / "cache")})
+    model = cfg.models[0]
+    some = [cells.Cell(model, "procrustes", "sim-01", 4), cells.Cell(model, "rsa", "sim-01"), cells.Cell(model, "cka", "sim-01", 4)]
+    every = {c.measure for c in some}
+    for field, value, changed in (("rsa_metric", "cosine", {"rsa"}), ("n_permutations", 50, {"rsa"}),
+                                  ("cka_permutations", 5, {"cka"}), ("split", "blocks", {"procrustes"}),
+                                  ("csls_neighbours", 5, {"procrustes"}), ("protocol", "paper", {"procrustes"}),
+                                  ("ridge_alphas", (1.0, 10.0), set()), ("focus_layer", 2, set()),
+                                  ("delay", 4.0, every), ("snr", 0.7, every), ("seed", 1, every)):
+        other = dataclasses.replace(cfg, **{field: value})
+        assert {c.measure for c in some if cells.key(cfg, c) != cells.key(other, c)} == changed, field
