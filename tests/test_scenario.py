@@ -106,6 +106,9 @@ def test_the_parameter_table_groups_every_field_once_and_shows_no_machine_path(t
     real = S.load("harry_potter").table()
     assert "simulated experiment" not in real.index.get_level_values("stage")
     assert real.loc[("data", "data_dir"), "value"] == "data/harry_potter"
+    assert real.loc[("plugins", "plugins"), "value"] == "(none)" and real.loc[("data", "subjects"), "value"] == "(all)"
+    plugin = S.Scenario(plugins=(str(S.SCENARIO_DIR.parent / "tests" / "plugins" / "mean_cosine.py"),)).table()
+    assert plugin.loc[("plugins", "plugins"), "value"] == "tests/plugins/mean_cosine.py"  # a path of the repository
 
 
 def test_protocol_sets_its_fields_unless_the_scenario_does():

@@ -219,7 +219,8 @@ class Scenario:
         for group, names in GROUPS.items():
             if group == "simulated experiment" and not D.get(self.dataset).planted:
                 continue
-            rows += [(group, name, _shown(self.value(name))) for name in names]
+            rows += [(group, name, _shown(self.value(name), empty="(none)" if name == "plugins" else "(all)"))
+                     for name in names]
         return pd.DataFrame(rows, columns=["stage", "parameter", "value"]).set_index(["stage", "parameter"])
 
 
@@ -237,10 +238,10 @@ GROUPS = {
 }
 
 
-def _shown(value):
+def _shown(value, empty: str = "(all)"):
     """A value for the parameter table: tuples as lists, absolute folders relative to the repository."""
     if isinstance(value, tuple):
-        return ", ".join(str(v) for v in value) if value else "(all)"
+        return ", ".join(str(_shown(v)) for v in value) if value else empty
     if isinstance(value, str) and Path(value).is_absolute():
         path = Path(value)
         root = SCENARIO_DIR.parent
