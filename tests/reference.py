@@ -74,23 +74,28 @@ def closest_index_loop(grid: list[float], target: float, hint: int = 0) -> int:
 
 
 def paper_loop(rec, data=None, lookback=2.0, lookforward=2.0, delay=6.0, word_duration=0.5, kernel="gaussian",
-               windows=False):
+               windows=False, published=False):
     """The ``"paper"`` rule one word at a time.
 
     With ``windows=True`` also returns, per word, the list of grid indices of
-    its window and whether the window was empty and given its start slot.
+    its window and whether the window was empty. With ``published=True``, the
+    ``"published"`` rule (see :func:`published_loop`).
     """
     values = rec.data if data is None else data
     grid = paper_grid_loop(rec.onsets, rec.tr_times[-1])
     grid_tr = grid_trs_loop(grid, rec.tr_times)
     out = np.zeros((len(rec.onsets), values.shape[1]))
-    slots_of_word, widened = [], []
+    slots_of_word, empty = [], []
     start = stop = 0
     for i, onset in enumerate(rec.onsets):
-        start = closest_index_loop(grid, onset - lookback + delay, hint=start)
-        stop = closest_index_loop(grid, onset + word_duration + lookforward + delay, hint=stop)
-        widened.append(stop <= start)
-        slots = list(range(start, max(stop, start + 1)))
+        anchor = grid[i] if published else onset
+        start = closest_index_loop(grid, anchor - lookback + delay, hint=start)
+        stop = closest_index_loop(grid, anchor + word_duration + lookforward + delay, hint=stop)
+        empty.append(stop <= start)
+        if published:
+            slots = list(range(start, stop))  # an empty window stays empty: a zero vector
+        else:
+            slots = list(range(start, max(stop, start + 1)))
         n = len(slots)
         if kernel == "gaussian":
             weights = np.exp(-np.linspace(-(n // 2), n // 2, n) ** 2 / 2)
@@ -101,8 +106,19 @@ def paper_loop(rec, data=None, lookback=2.0, lookforward=2.0, delay=6.0, word_du
             out[i] += float(weight) * np.asarray(values[grid_tr[slot]], dtype=np.float64)
         slots_of_word.append(slots)
     if windows:
-        return out, slots_of_word, widened
+        return out, slots_of_word, empty
     return out
+
+
+def published_loop(rec, data=None, **options):
+    """The ``"published"`` rule one word at a time: the ``"paper"`` rule except for two points.
+
+    Word ``i``'s window is placed from the ``i``-th grid time instead of its
+    onset, and a window whose two ends are the same grid index has no slot
+    (the word's vector is zero) instead of its start slot. Takes the options
+    of :func:`paper_loop`.
+    """
+    return paper_loop(rec, data, published=True, **options)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from helpers.run import pipeline, tables
+from helpers.run import ladder, pipeline, tables
 from helpers.run.scenario import Scenario
 
 PLANTED = 3
@@ -160,17 +160,26 @@ def test_precision_curve_agrees_with_the_decoding_table_and_rises_with_k(base):
     np.testing.assert_allclose(curve.loc[curve["metric"] == "P@3", "chance"], 3 / n)
 
 
-def test_protocol_steps_score_the_papers_protocol_and_each_change(base):
-    cfg = dataclasses.replace(base, snr=5.0)
-    table = tables.protocol_steps(cfg, "all-MiniLM-L6-v2", PLANTED)
-    assert list(dict.fromkeys(table["step"])) == list(tables.PROTOCOL_STEPS)
-    p10 = table[(table["metric"] == "P@10") & (table["retrieval"] == "csls")].groupby("step")["value"].mean()
+def test_ladder_walks_from_the_published_computation_to_the_careful_protocol(base):
+    cfg = dataclasses.replace(base, snr=5.0, protocol="published", scaling="centre")  # the ladder empties both
+    table = ladder.ladder(cfg, "all-MiniLM-L6-v2", PLANTED)
+    assert list(dict.fromkeys(table["rung"])) == list(ladder.LADDER)
+    assert set(table["split"]) == {"types", "blocks"} and set(table["retrieval"]) == {"csls", "cosine"}
+    p10 = table[table["retrieval"] == "csls"].groupby(["split", "rung"])["value"].mean()
     chance = 10 / len(set(pipeline.occurrence_types(base)))
-    assert (p10 > 3 * chance).all(), p10  # the planted layer is found whatever the protocol
-    paper = tables.scores(dataclasses.replace(cfg, protocol="paper"), "procrustes", progress=False)
-    paper = paper[(paper["layer"] == PLANTED) & (paper["metric"] == "P@10") & (paper["retrieval"] == "csls")]
-    assert paper["value"].mean() == pytest.approx(p10["the paper's protocol"])  # the same numbers as a whole run
-    assert p10["centred on training rows, not min-max scaled"] != p10["the paper's protocol"]
+    assert (p10.loc["types"] > 3 * chance).all(), p10  # the planted layer is found on every rung
+    # the first rung is a whole run under protocol: published, the last one under protocol: careful
+    for rung, protocol in ((list(ladder.LADDER)[0], "published"), (list(ladder.LADDER)[-1], "careful")):
+        whole = tables.scores(dataclasses.replace(base, snr=5.0, protocol=protocol), "procrustes", progress=False)
+        whole = whole[(whole["layer"] == PLANTED) & (whole["metric"] == "P@10") & (whole["retrieval"] == "csls")]
+        assert whole["value"].mean() == pytest.approx(p10.loc[("types", rung)])
+    assert p10.loc[("types", "window at each word's onset")] != p10.loc[("types", "published code")]
+    summary = ladder.summary(table)
+    shown = ladder.wide(summary)
+    assert list(shown.index) == list(ladder.LADDER) and shown.shape == (6, 4)
+    text = ladder.sentences(summary)
+    published = summary[(summary["rung"] == "published code") & (summary["split"] == "types") & (summary["retrieval"] == "csls")]
+    assert f"{published['mean'].iloc[0]:.3f}" in text[0] and len(text) == 3
 
 
 def test_pca_fitted_inside_training_folds_differs_from_all_trs_and_finds_the_planted_layer(base):

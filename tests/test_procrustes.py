@@ -155,6 +155,43 @@ def test_the_papers_protocol_against_an_independent_computation():
     assert [r["value"] for r in careful] != [r["value"] for r in rows]  # the protocols differ on these data
 
 
+def test_pooled_csls_reference_scores_all_folds_together():
+    """csls_reference "pooled" (the paper's ridge code): r_S over the out-of-fold predictions of every fold. The
+    n_queries-weighted mean of the per-fold precisions is then the precision of all pooled rows scored at once."""
+    ks = (1, 5, 10, 30, 50, 100)
+    type_vectors, _, occurrences, brain = rotated_cloud(12, 120, 10, repeats=2, noise=2.0)
+    names = np.array([f"t{i:03d}" for i in range(120)])  # sorted, as type_names must be
+    splits = type_folds(names[occurrences], 4, seed=0)
+
+    def run(reference):
+        return retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=ks,
+                                neighbours=100, csls_reference=reference, n_bootstrap=0)
+
+    rows = run("pooled")
+    lm = type_vectors - type_vectors.mean(axis=0)
+    mapped, correct = [], []
+    for train, test in splits:
+        x = brain - brain[train].mean(axis=0)
+        mapped.append(Procrustes().fit(x[train], lm[occurrences[train]]).predict(x[test]))
+        correct.append(occurrences[test])
+    mapped, correct = np.vstack(mapped), np.concatenate(correct)
+    at_once = R.hit_rates(R.csls(mapped, lm, 100, reference=mapped), correct, ks)
+    for k in ks:
+        per_fold = [r for r in rows if r["retrieval"] == "csls" and r["metric"] == f"P@{k}"]
+        assert len(per_fold) == 4
+        weighted = sum(r["value"] * r["n_queries"] for r in per_fold) / sum(r["n_queries"] for r in per_fold)
+        assert weighted == pytest.approx(at_once[k].mean(), abs=1e-12)
+    assert 0 < at_once[1].mean() < at_once[100].mean() < 1
+    # the reference changes CSLS only; cosine rows are those of the other references
+    for other in (run("test"), run("all")):
+        for method, same in (("csls", False), ("cosine", True)):
+            values = [[r["value"] for r in table if r["retrieval"] == method] for table in (rows, other)]
+            assert (values[0] == values[1]) is same
+    with pytest.raises(ValueError, match="k = 121 exceeds the 120 candidate types of fold 0"):
+        retrieval_scores(brain, names[occurrences], names, type_vectors, Procrustes, splits, ks=(1, 121),
+                         neighbours=100, csls_reference="pooled")
+
+
 def test_min_max_scaling_ignores_centring_and_rejects_unknown_settings():
     rng = np.random.default_rng(10)
     names = np.array(["a", "b", "c", "d", "e", "f"])
@@ -167,7 +204,7 @@ def test_min_max_scaling_ignores_centring_and_rejects_unknown_settings():
     assert [r["value"] for r in shifted] == pytest.approx([r["value"] for r in plain])  # min-max removes any offset
     with pytest.raises(ValueError, match=r"scaling must be one of \('centre', 'minmax'\), got 'zscore'"):
         retrieval_scores(brain, occ, names, vectors, Procrustes, splits, ks=(1,), scaling="zscore")
-    with pytest.raises(ValueError, match=r"csls_reference must be one of \('test', 'all'\)"):
+    with pytest.raises(ValueError, match=r"csls_reference must be one of \('test', 'all', 'pooled'\)"):
         retrieval_scores(brain, occ, names, vectors, Procrustes, splits, ks=(1,), csls_reference="train")
     with pytest.raises(ValueError, match="3 brain arrays for 2 splits"):
         retrieval_scores([brain] * 3, occ, names, vectors, Procrustes, splits, ks=(1,))

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,43 @@ def test_csls_against_a_direct_computation():
     r_c = np.array([np.mean(sorted(col)[-k:]) for col in cos.T])  # each candidate's k nearest queries
     expected = 2 * cos - r_q[:, None] - r_c[None, :]
     np.testing.assert_allclose(R.csls(q, c, neighbours=k), expected, atol=1e-12)
+
+
+def test_csls_with_100_neighbours_against_a_plain_python_loop():
+    """CSLS(q, c) = 2 cos(q, c) - r_T(q) - r_S(c): r_T(q) the mean cosine of q to its K nearest candidates, r_S(c)
+    that of c to its K nearest reference rows; written out with loops and sorted(), K = 100 as in the paper's code."""
+    rng = np.random.default_rng(11)
+    n_c, n_q, n_ref, K = 130, 40, 150, 100
+    candidates = rng.standard_normal((n_c, 8))
+    correct = rng.integers(0, n_c, n_q)
+    queries = candidates[correct] + 3.0 * rng.standard_normal((n_q, 8))
+    reference = np.vstack([queries, rng.standard_normal((n_ref - n_q, 8))])
+
+    def cos(a, b):
+        return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a)) / math.sqrt(sum(y * y for y in b))
+
+    Q, C, M = queries.tolist(), candidates.tolist(), reference.tolist()
+    r_t = [sum(sorted((cos(q, c) for c in C), reverse=True)[:K]) / K for q in Q]
+    r_s = [sum(sorted((cos(m, c) for m in M), reverse=True)[:K]) / K for c in C]
+    loop = [[2 * cos(q, c) - r_t[i] - r_s[j] for j, c in enumerate(C)] for i, q in enumerate(Q)]
+    scores = R.csls(queries, candidates, K, reference)
+    np.testing.assert_allclose(scores, loop, rtol=0, atol=1e-12)
+    # precision@k: the correct candidate among the k best, i.e. fewer than k candidates scored above it
+    above = [sum(s > row[t] for s in row) for row, t in zip(loop, correct.tolist())]
+    hits = R.hit_rates(scores, correct, range(1, 101))
+    for k in range(1, 101):
+        assert hits[k].tolist() == [float(a < k) for a in above]
+    assert 0 < hits[1].mean() < hits[30].mean() < hits[100].mean() < 1  # the range is not trivial
+
+
+def test_csls_neighbourhoods_wider_than_a_side_average_all_of_it():
+    rng = np.random.default_rng(12)
+    q, c, ref = rng.standard_normal((5, 3)), rng.standard_normal((7, 3)), rng.standard_normal((4, 3))
+    cos = R.cosine(q, c)
+    expected = 2 * cos - cos.mean(axis=1)[:, None] - R.cosine(ref, c).mean(axis=0)[None, :]
+    np.testing.assert_allclose(R.csls(q, c, 100, ref), expected, atol=1e-12)
+    with pytest.raises(ValueError, match="neighbours must be >= 1"):
+        R.csls(q, c, 0, ref)
 
 
 def test_hit_rates_count_ranks_and_share_ties():

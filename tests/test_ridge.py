@@ -2,13 +2,19 @@ import subprocess
 import sys
 
 import numpy as np
+
+from helpers.align.evaluation import retrieval_scores
 import pytest
 from sklearn.linear_model import Ridge as SklearnRidge
+from sklearn.model_selection import KFold
 
 from helpers.align.folds import type_folds
 from helpers.align.folds import group_folds
-from helpers.align.ridge import Ridge, encoding_scores
+from helpers.align.measures import CellInput
+from helpers.align.measures import ridge as ridge_measure
+from helpers.align.ridge import PUBLISHED_ALPHAS, PublishedRidge, Ridge, encoding_scores
 from helpers.align.ridge_backends import get_backend
+from helpers.align.ridge_cv import kfold_bounds
 
 try:
     import torch
@@ -397,3 +403,153 @@ def test_the_numpy_backend_does_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# --- the published code's kernel ridge --------------------------------------------
+
+
+def published_ridge_by_hand(x, y, alphas, n_inner=10):
+    """Li et al.'s cross_val_ridge(method="kernel_ridge") step by step: (alpha_, coef_, cv_errors_)."""
+    n = len(x)
+    sizes = [n // n_inner + (f < n % n_inner) for f in range(n_inner)]  # contiguous blocks, the first ones longer
+    errors = np.zeros((len(alphas), y.shape[1]))
+    start = 0
+    for size in sizes:
+        val = np.arange(start, start + size)
+        train = np.setdiff1d(np.arange(n), val)
+        start += size
+        for i, alpha in enumerate(alphas):
+            w = x[train].T @ np.linalg.solve(x[train] @ x[train].T + alpha * np.eye(len(train)), y[train])
+            prediction = x[val] @ w
+            r2 = 1 - ((y[val] - prediction) ** 2).mean(axis=0) / y[val].var(axis=0, ddof=1)
+            errors[i] += 1 - r2
+    best = errors.argmin(axis=0)
+    coef = np.column_stack([x.T @ np.linalg.solve(x @ x.T + alphas[b] * np.eye(n), y[:, j]) for j, b in enumerate(best)])
+    return alphas[best], coef, errors
+
+
+def published_problem(seed=30, n=150, p=300):
+    """Min-max-like brain rows and outputs from noiseless to pure noise, so that they prefer different penalties."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(size=(n, p))
+    y = x @ rng.standard_normal((p, 6)) / np.sqrt(p) + rng.standard_normal((n, 6)) * np.array([1e-3, 1e-2, 0.1, 1, 10, 100])
+    return x, y, rng.uniform(size=(40, p))
+
+
+def test_published_ridge_equals_the_step_by_step_published_computation():
+    x, y, x_new = published_problem()
+    model = PublishedRidge().fit(x, y)
+    alpha, coef, errors = published_ridge_by_hand(x, y, PUBLISHED_ALPHAS)
+    assert len(set(alpha)) >= 4  # the outputs really choose different penalties
+    np.testing.assert_array_equal(model.alpha_, alpha)
+    np.testing.assert_allclose(model.cv_errors_, errors, rtol=1e-8)
+    np.testing.assert_allclose(model.coef_, coef, rtol=1e-8, atol=1e-8 * np.abs(coef).max())
+    expected = x_new @ coef
+    np.testing.assert_allclose(model.predict(x_new), expected, rtol=1e-8, atol=1e-8 * np.abs(expected).max())
+    np.testing.assert_array_equal(model.intercept_, np.zeros(6))
+
+
+def test_published_ridge_with_one_penalty_and_other_fold_counts():
+    x, y, x_new = published_problem(seed=31, n=53, p=80)  # 53 rows: blocks of unequal length
+    alphas = np.array([0.01, 1.0, 100.0])
+    model = PublishedRidge(alphas, n_inner=4).fit(x, y)
+    alpha, coef, errors = published_ridge_by_hand(x, y, alphas, n_inner=4)
+    np.testing.assert_array_equal(model.alpha_, alpha)
+    np.testing.assert_allclose(model.cv_errors_, errors, rtol=1e-8)
+    np.testing.assert_allclose(model.predict(x_new), x_new @ coef, rtol=1e-8, atol=1e-8 * np.abs(x_new @ coef).max())
+    single = PublishedRidge([3.0]).fit(x, y)  # every output the same penalty: the refit's Cholesky path
+    expected = x.T @ np.linalg.solve(x @ x.T + 3.0 * np.eye(len(x)), y)
+    np.testing.assert_allclose(single.coef_, expected, rtol=1e-8, atol=1e-8 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("n_rows, n_folds", [(20, 10), (53, 10), (3800, 10), (17, 4)])
+def test_inner_folds_are_sklearns_unshuffled_kfold(n_rows, n_folds):
+    bounds = kfold_bounds(n_rows, n_folds)
+    for (start, stop), (_, val) in zip(zip(bounds[:-1], bounds[1:]), KFold(n_folds).split(np.zeros(n_rows))):
+        np.testing.assert_array_equal(np.arange(start, stop), val)
+
+
+def test_published_inner_folds_follow_the_row_order_and_ignore_groups():
+    # Every row twice in a row: unshuffled blocks of 12 rows keep both copies in one block, so a small penalty
+    # cannot memorise held-out rows and the noise targets get large penalties; shuffled rows split the copies.
+    rng = np.random.default_rng(32)
+    base_x, base_y = rng.standard_normal((60, 100)), rng.standard_normal((60, 3))
+    x, y = np.repeat(base_x, 2, axis=0), np.repeat(base_y, 2, axis=0)
+    ordered = PublishedRidge().fit(x, y)
+    order = rng.permutation(len(x))
+    shuffled = PublishedRidge().fit(x[order], y[order])
+    assert ordered.alpha_.min() >= 1e3
+    assert shuffled.alpha_.max() <= 1e2
+    grouped = PublishedRidge().fit(x, y, groups=np.repeat(np.arange(60), 2))
+    np.testing.assert_array_equal(grouped.alpha_, ordered.alpha_)
+    np.testing.assert_array_equal(grouped.coef_, ordered.coef_)
+
+
+def test_published_ridge_validation_errors():
+    rng = np.random.default_rng(33)
+    x, y = rng.standard_normal((30, 5)), rng.standard_normal((30, 2))
+    with pytest.raises(ValueError, match="x has 30 rows and y has 29"):
+        PublishedRidge().fit(x, y[:29])
+    with pytest.raises(ValueError, match=r"y must be 2-D .* got shape \(30,\)"):
+        PublishedRidge().fit(x, y[:, 0])
+    bad = x.copy()
+    bad[2, 2] = np.nan
+    with pytest.raises(ValueError, match="x contains NaN or infinite"):
+        PublishedRidge().fit(bad, y)
+    with pytest.raises(ValueError, match="alphas must all be positive"):
+        PublishedRidge(alphas=[1.0, 0.0]).fit(x, y)
+    for n_inner in (1, 2.5, True):
+        with pytest.raises(ValueError, match="n_inner must be a whole number of at least 2"):
+            PublishedRidge(n_inner=n_inner).fit(x, y)
+    with pytest.raises(ValueError, match="30 rows are too few for n_inner=20.*at least 40 rows or a smaller n_inner"):
+        PublishedRidge(n_inner=20).fit(x, y)
+    with pytest.raises(ValueError, match="this PublishedRidge is not fitted yet"):
+        PublishedRidge().predict(x)
+    with pytest.raises(ValueError, match="x has 4 features but the model was fitted on 5"):
+        PublishedRidge().fit(x, y).predict(x[:, :4])
+    with pytest.raises(ValueError, match="unknown backend 'cuda'"):
+        PublishedRidge(backend="cuda").fit(x, y)
+
+
+@needs_torch
+def test_published_ridge_torch_backend_agrees_with_numpy():
+    x, y, x_new = published_problem(seed=34, n=80, p=120)
+    x = x.astype(np.float32)  # computed in float64 all the same
+    expected = PublishedRidge().fit(x, y)
+    model = PublishedRidge(backend="torch").fit(x, y)
+    np.testing.assert_array_equal(model.alpha_, expected.alpha_)
+    np.testing.assert_allclose(model.cv_errors_, expected.cv_errors_, rtol=1e-10)
+    assert type(model.coef_) is np.ndarray and model.coef_.dtype == expected.coef_.dtype == np.float64
+    prediction = model.predict(x_new)
+    np.testing.assert_allclose(prediction, expected.predict(x_new), rtol=1e-10, atol=1e-10 * np.abs(prediction).max())
+
+
+def ridge_cell(protocol):
+    rng = np.random.default_rng(35)
+    names = np.array([f"w{k:02d}" for k in range(30)])
+    types = names[np.repeat(np.arange(30), 4)]
+    vectors = rng.standard_normal((30, 8))
+    brain = np.repeat(vectors, 4, axis=0) @ rng.standard_normal((8, 40)) + 6.0 * rng.standard_normal((120, 40))
+    settings = {"ks": (1, 5, 10), "csls_neighbours": 10, "candidates": "all", "scaling": "minmax",
+                "csls_reference": "all", "seed": 0, "ridge_alphas": ALPHAS, "ridge_protocol": protocol}
+    return CellInput(brain, types, names, {0: vectors}, settings, splits=type_folds(types, 3, seed=0), fold_numbers=[0, 1, 2])
+
+
+def test_ridge_measure_protocol_chooses_the_map():
+    assert "ridge_protocol" in ridge_measure.MEASURE.fields and "ridge_alphas" in ridge_measure.MEASURE.fields
+    careful, published = ridge_cell("careful"), ridge_cell("published")
+    made = ridge_measure.map_maker(careful.settings)()
+    assert type(made) is Ridge and list(made.alphas) == list(ALPHAS)
+    assert type(ridge_measure.map_maker(published.settings)()) is PublishedRidge
+    rows = ridge_measure.MEASURE.score(published)
+    assert {r["fold"] for r in rows} == {0, 1, 2}
+    # each fold reports the mean of its per-output penalties, drawn from the published grid
+    assert all(PUBLISHED_ALPHAS[0] <= r["alpha"] <= PUBLISHED_ALPHAS[-1] for r in rows)
+    assert [r["value"] for r in rows] != [r["value"] for r in ridge_measure.MEASURE.score(careful)]
+    # the published ridge scores against the pooled out-of-fold predictions, whatever csls_reference says
+    pooled = retrieval_scores(published.brain, published.types, published.type_names, published.vectors, PublishedRidge,
+                              published.splits, ks=(1, 5, 10), neighbours=10, scaling="minmax", csls_reference="pooled")
+    assert [r["value"] for r in rows] == [r["value"] for r in pooled]
+    assert ridge_measure.MEASURE.reads_voxels(published.settings) and not ridge_measure.MEASURE.reads_voxels(careful.settings)
+    with pytest.raises(ValueError, match=r"ridge_protocol must be one of \('careful', 'published'\), got 'paper'"):
+        ridge_measure.MEASURE.score(ridge_cell("paper"))

@@ -196,3 +196,87 @@ def test_max_statistic_controls_the_family_wise_error_across_layers():
 def test_many_needs_at_least_one_rdm():
     with pytest.raises(ValueError, match="rdms_a must hold at least one RDM"):
         rsa.permutation_test_many([], rsa.rdm(space(5)))
+
+
+def occurrence_cell(units, scaling, metric="spearman", n_permutations=30):
+    """12 occurrences of 5 types, two model layers of type vectors, brain vectors per occurrence."""
+    from helpers.align.measures import CellInput
+
+    rng = np.random.default_rng(21)
+    types = np.array(list("cabdeacbaecd"))
+    names = np.unique(types)
+    layers = {3: rng.standard_normal((5, 7)), 5: rng.standard_normal((5, 4)) * [1, 10, 100, 1000]}
+    brain = rng.standard_normal((12, 6)) * [1, 5, 1, 20, 1, 3] + layers[5][np.searchsorted(names, types)] @ rng.standard_normal((4, 6)) / 100
+    settings = {"rsa_metric": metric, "rsa_units": units, "rsa_scaling": scaling, "n_permutations": n_permutations, "seed": 4}
+    return CellInput(brain, types, names, layers, settings)
+
+
+def test_occurrences_with_minmax_equal_a_step_by_step_computation():
+    """Each occurrence is an item: scale, 1 - spearmanr of every pair of rows, spearmanr of the upper triangles."""
+    from helpers.align.measures import get
+
+    def scaled(x):  # to [0, 1] per column; exact 0 and 1 at the extremes (MinMaxScaler's x * scale + min can miss 1)
+        return (x - x.min(axis=0)) / (x.max(axis=0) - x.min(axis=0))
+
+    cell = occurrence_cell("occurrences", "minmax")
+    rows = get("rsa").score(cell)
+    brain = scaled(cell.brain)
+    for row in rows:
+        model = scaled(np.array([cell.layers[row["layer"]][list(cell.type_names).index(t)] for t in cell.types]))
+        # a few dimensions give exactly tied rhos, up to rounding: round them to ties
+        sides = [np.round([1 - spearmanr(x[i], x[j]).statistic for i in range(12) for j in range(i + 1, 12)], 12)
+                 for x in (model, brain)]
+        expected = spearmanr(*sides)
+        assert row["value"] == pytest.approx(expected.statistic, abs=1e-12)
+        assert row["p_parametric"] == pytest.approx(expected.pvalue, rel=1e-9)
+        assert row["n_items"] == 12 and row["n_types"] == 5
+
+
+def test_scaling_and_units_change_the_score_and_types_are_as_before():
+    from helpers.align.measures import get
+
+    scores = {(u, s): [r["value"] for r in get("rsa").score(occurrence_cell(u, s))] for u in rsa.RSA_UNITS for s in rsa.RSA_SCALINGS}
+    assert len({tuple(v) for v in scores.values()}) == 4
+    cell = occurrence_cell("types", "none")
+    brain = np.array([cell.brain[cell.types == t].mean(axis=0) for t in cell.type_names])
+    expected = rsa.permutation_test_many([rsa.rdm(cell.layers[3]), rsa.rdm(cell.layers[5])], rsa.rdm(brain), 30, seed=4)
+    rows = get("rsa").score(cell)
+    np.testing.assert_allclose([r["value"] for r in rows], expected["rho"], rtol=0, atol=1e-12)
+    assert [r["p"] for r in rows] == list(expected["p"]) and rows[0]["n_items"] == 5
+    assert rsa.RSA_UNITS == ("types", "occurrences") and rsa.RSA_SCALINGS == ("none", "minmax")
+
+
+def test_minmax_matches_scikit_learn_with_a_constant_column():
+    from sklearn.preprocessing import MinMaxScaler
+
+    x = space(n=8, dim=4)
+    x[:, 2] = 3.0
+    np.testing.assert_allclose(rsa.minmax(x), MinMaxScaler().fit_transform(x), rtol=0, atol=1e-15)
+    assert not rsa.minmax(x)[:, 2].any()
+
+
+def test_expand_repeats_items_with_exact_zero_for_copies():
+    d = rsa.rdm(space(n=4, dim=6))
+    rows = np.array([2, 0, 2, 3, 0])
+    expected = squareform(d)[np.ix_(rows, rows)]
+    np.testing.assert_array_equal(rsa.expand(d, rows), squareform(expected, checks=False))
+    assert rsa.expand(d, rows)[1] == 0.0  # items 0 and 2 are both copies of item 2
+
+
+def test_parametric_p_equals_scipy_spearmanr():
+    a, b = rsa.rdm(space(n=12, seed=13)), rsa.rdm(space(n=12, seed=14))
+    b = b + 0.3 * a
+    test = rsa.permutation_test(a, b, n_permutations=10)
+    assert test["p_parametric"] == pytest.approx(spearmanr(a, b).pvalue, rel=1e-9)
+    assert rsa.parametric_p(1.0, 10) == 0.0
+
+
+def test_bad_units_and_scaling_are_named():
+    from helpers.align.measures import get
+
+    with pytest.raises(ValueError, match=r"rsa_units must be one of \('types', 'occurrences'\), got 'tokens'"):
+        get("rsa").score(occurrence_cell("tokens", "none"))
+    with pytest.raises(ValueError, match=r"rsa_scaling must be one of \('none', 'minmax'\), got 'zscore'"):
+        get("rsa").score(occurrence_cell("types", "zscore"))
+    with pytest.raises(ValueError, match=r"rsa_scaling must be one of"):
+        rsa.rdm(space(), scaling="standard")

@@ -56,7 +56,7 @@ def test_bad_scenarios_are_explained(tmp_path):
         S.load("pereira", {"experiment": 4})
     with pytest.raises(ValueError, match="tr must be a positive number of seconds"):
         S.load("natural_stories", {"tr": 0})
-    with pytest.raises(ValueError, match=r"smoothing must be one of \('paper', 'within_run', 'hrf'\)"):
+    with pytest.raises(ValueError, match=r"smoothing must be one of \('paper', .*'published'.*\) \(or empty: the protocol's\), got 'fir'"):
         S.load("default", {"smoothing": "fir"})
     with pytest.raises(ValueError, match="kernel must be one of"):
         S.load("default", {"kernel": "triangle"})
@@ -118,13 +118,20 @@ def test_protocol_sets_its_fields_unless_the_scenario_does():
 
     paper = S.load("default", {"protocol": "paper"})
     assert paper.fields("scaling", "csls_reference") == {"scaling": "minmax", "csls_reference": "all"}
+    published = S.load("paper")  # the paper's scenario file: protocol published, every point as the published code
+    assert published.fields("smoothing", "csls_neighbours", "fold_rule", "ridge_protocol", "rsa_units") == {
+        "smoothing": "published", "csls_neighbours": 100, "fold_rule": "published",
+        "ridge_protocol": "published", "rsa_units": "occurrences"}
+    assert paper.value("smoothing") == "paper" and S.load("default").value("csls_neighbours") == 10
     one_change = S.load("default", {"protocol": "paper", "csls_reference": "test"})
     assert one_change.fields("scaling", "csls_reference") == {"scaling": "minmax", "csls_reference": "test"}
     assert dataclasses.replace(paper, protocol="careful").value("scaling") == "centre"  # a variant follows its protocol
     smol = dataclasses.replace(S.load("default"), models=("SmolLM2-135M",), focus_model="", focus_layer=None)
     assert smol.value("focus_model") == "SmolLM2-135M"
-    with pytest.raises(ValueError, match=r"protocol must be one of \('careful', 'paper'\), got 'muse'"):
+    with pytest.raises(ValueError, match=r"protocol must be one of \('published', 'careful', 'paper'\), got 'muse'"):
         S.load("default", {"protocol": "muse"})
+    with pytest.raises(ValueError, match=r"fold_rule must be one of \('shuffled', 'published'\) \(or empty: the protocol's\), got 'x'"):
+        S.load("default", {"fold_rule": "x"})
     with pytest.raises(ValueError, match=r"pca_fit must be one of \('all', 'train'\)"):
         S.load("default", {"pca_fit": "test"})
     with pytest.raises(ValueError, match=r"focus_model must be one of models"):

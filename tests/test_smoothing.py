@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 
 from helpers.brain.smoothing import (
-    METHODS, hrf_weights, paper_grid, paper_weights, paper_window_report, paper_windows, smooth, window_fits,
-    within_run_weights, word_weights,
+    METHODS, hrf_weights, lag_by_run, paper_grid, paper_weights, paper_window_report, paper_windows, smooth,
+    window_fits, window_lag, within_run_weights, word_weights,
 )
 from tests.conftest import make_recording
-from tests.reference import paper_grid_loop, paper_loop, within_run_loop
+from tests.reference import paper_grid_loop, paper_loop, published_loop, within_run_loop
 
 
 def gaussian(n):
@@ -113,7 +113,7 @@ def test_paper_windows_may_leave_the_run_and_are_counted():
     report = paper_window_report(rec)
     # 12.0 and 13.0 (run 0) reach TR 10 (20 s, run 1); 33.0 and 36.0 have their end targets 41.5 and 44.5 after
     # the grid's last time 38.0; 36.0's start target 40.0 is there too, so its window is empty and takes 38.0
-    assert report == {"words": 8, "other_run": 2, "clamped_end": 2, "clamped_start": 0, "single_slot": 1,
+    assert report == {"words": 8, "other_run": 2, "clamped_end": 2, "clamped_start": 0, "empty": 1,
                       "trs_without_slot": 0}
     w = paper_weights(rec).toarray()
     assert w[2, 10] > 0 and w[3, 10] > 0 and w[1, 10] == 0
@@ -171,33 +171,39 @@ PAPER_OPTIONS = [
 ]
 
 
+@pytest.mark.parametrize("method", ["paper", "published"])
 @pytest.mark.parametrize("layout", [
     {"seed": 1},
     {"seed": 2, "tr": 1.5, "run_gap_s": 7.0},  # TRs shorter than 2 s, an unscanned pause between runs
     {"seed": 3, "end_rests": (1.0, 0.5, 0.3)},  # words during the last TRs
 ])
-def test_paper_matrix_equals_the_per_word_reference(layout):
+def test_paper_matrix_equals_the_per_word_reference(layout, method):
     rec = irregular_recording(**layout)
     data = np.random.default_rng(9).standard_normal((rec.n_trs, 4))  # float64
-    seen = {"other_run": 0, "clamped_end": 0, "clamped_start": 0, "single_slot": 0}
+    seen = {"other_run": 0, "clamped_end": 0, "clamped_start": 0, "empty": 0}
     ties = 0
     for options in PAPER_OPTIONS:
-        fast = smooth(rec, data, **options)
+        fast = smooth(rec, data, method=method, **options)
         assert fast.dtype == np.float64
-        slow, slots, widened = paper_loop(rec, data, windows=True, **options)
+        slow, slots, empty = paper_loop(rec, data, windows=True, published=method == "published", **options)
         np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-9)
-        w = paper_windows(rec, **{k: v for k, v in options.items() if k != "kernel"})
+        w = paper_windows(rec, **{k: v for k, v in options.items() if k != "kernel"}, method=method)
         assert [list(range(a, b)) for a, b in zip(w.start, w.stop)] == slots
-        np.testing.assert_array_equal(w.widened, widened)
-        report = paper_window_report(rec, **options)
+        np.testing.assert_array_equal(w.empty, empty)
+        report = paper_window_report(rec, **options, method=method)
         for key in seen:
             seen[key] += report[key]
         # targets exactly halfway between two grid times
         window = {"lookback": 2.0, "lookforward": 2.0, "delay": 6.0, "word_duration": 0.5, **options}
-        target = rec.onsets - window["lookback"] + window["delay"]
+        anchor = rec.onsets if method == "paper" else w.grid[: len(rec.onsets)]
+        target = anchor - window["lookback"] + window["delay"]
         after = np.clip(np.searchsorted(w.grid, target), 1, len(w.grid) - 1)
         ties += int(np.sum(np.abs((w.grid[after] - target) - (target - w.grid[after - 1])) < 1e-12))
-    # the cases above exercise every branch of the rule
+    # the cases above exercise every branch of the rule; except that "published" windows, which trail the words
+    # by every rest filled so far, end well before the grid does (test_an_empty_published_window_gives_a_zero_row
+    # clamps them at the end)
+    if method == "published":
+        assert seen.pop("clamped_end") == 0
     assert all(count > 0 for count in seen.values()), seen
     assert ties > 0
 
@@ -225,7 +231,7 @@ def test_paper_matrix_equals_the_reference_on_a_harry_potter_sized_layout():
     # run's last TR, which holds the next run's first TR; the last four words of run 4 have their end target
     # (onset + 8.5 s) after the last TR (2700 s), where the grid ends
     assert paper_window_report(rec) == {"words": 5176, "other_run": 6, "clamped_end": 4, "clamped_start": 0,
-                                        "single_slot": 0, "trs_without_slot": 0}
+                                        "empty": 0, "trs_without_slot": 0}
     # a word at a TR's start (100 s, TR 50): slots 104.0 ... 108.0, TRs 52, 53 x4, 54 x4
     word = int(np.flatnonzero(rec.onsets == 100.0)[0])
     g = gaussian(9)
@@ -235,11 +241,134 @@ def test_paper_matrix_equals_the_reference_on_a_harry_potter_sized_layout():
 
 
 def test_method_names_and_dispatch():
-    assert METHODS == ("paper", "within_run", "hrf")
+    assert METHODS == ("paper", "published", "within_run", "hrf")
     rec = hand_recording()
     assert (word_weights(rec) != paper_weights(rec)).nnz == 0
+    published = paper_weights(rec, method="published")
+    assert (word_weights(rec, "published") != published).nnz == 0 and (word_weights(rec) != published).nnz > 0
+    np.testing.assert_allclose(smooth(rec, method="published"), published @ rec.data, atol=1e-5)
+    assert window_fits(rec, "published", delay=3.0, kernel="boxcar").all()
     assert (word_weights(rec, "within_run", delay=1.0) != within_run_weights(rec, delay=1.0)).nnz == 0
     assert not np.allclose(word_weights(rec).toarray(), word_weights(rec, "within_run", outside="ignore").toarray())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# "published": the authors' code, windows from the i-th grid time, empty windows zero
+
+
+def lag_recording():
+    # TRs every 2 s from 0 to 40 s, run 0 up to 22 s, run 1 from 24 s; words at 20.0, 20.5, 21.0 (run 0), a 4 s
+    # rest, then 25.0, 25.5 and, after a 1.5 s gap that is not filled, 27.0 (run 1)
+    return make_recording([20.0, 20.5, 21.0, 25.0, 25.5, 27.0], tr_times=np.arange(0, 41, 2.0),
+                          runs=np.repeat([0, 1], [12, 9]))
+
+
+def test_a_published_window_worked_out_by_hand():
+    rec = lag_recording()
+    # grid: 20.0 (0), 20.5, 21.0, the rest filled with 21.5 ... 24.5 (3-9), 25.0 (10), 25.5 (11), then 27.0 (12),
+    # 27.5 (13), ...: grid[k] = 27.0 + 0.5 (k - 12) from index 12 on
+    grid = paper_windows(rec).grid
+    np.testing.assert_array_equal(grid[:14], [20.0, 20.5, 21.0, 21.5, 22.0, 22.5, 23.0, 23.5, 24.0, 24.5, 25.0,
+                                              25.5, 27.0, 27.5])
+    # "published" anchors word i at grid[i]: 20.0, 20.5, 21.0, then 21.5, 22.0, 22.5 for the onsets 25.0, 25.5,
+    # 27.0; the targets anchor + 4.0 and anchor + 8.5:
+    # word 3: 25.5 -> 11, 30.0 -> 18; word 4: 26.0 -> 11 (25.5 is 0.5 s away, 27.0 1.0 s), 30.5 -> 19;
+    # word 5: 26.5 -> 12 (27.0 is closer than 25.5), 31.0 -> 20
+    published = paper_windows(rec, method="published")
+    assert list(zip(published.start, published.stop)) == [(8, 15), (9, 16), (10, 17), (11, 18), (11, 19), (12, 20)]
+    # "paper" anchors at the onsets: the same windows for the first three words, later ones for the others
+    # (word 3: 29.0 -> 16, 33.5 -> 25)
+    paper = paper_windows(rec)
+    assert list(zip(paper.start, paper.stop)) == [(8, 15), (9, 16), (10, 17), (16, 25), (17, 26), (20, 29)]
+    # word 3's weights: slots 25.5, 27.0, 27.5, ..., 29.5 (indices 11-17), TRs 13, 14, 14, 14, 15, 15, 15 (the
+    # first TR starting at or after each)
+    g = gaussian(7)
+    row = paper_weights(rec, method="published").toarray()[3]
+    np.testing.assert_allclose(row[13:16], [g[0], g[1:4].sum(), g[4:].sum()], atol=1e-12)
+    assert row.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(smooth(rec, method="published"), published_loop(rec), atol=1e-6)
+    # the anchors lag the onsets by 25.0 - 21.5 = 3.5 s (the filled rest) and, for 27.0, by 4.5 s: the grid
+    # is 6 places long from 21.5 to 25.0 but only 2 from 25.5 to 27.0
+    np.testing.assert_allclose(window_lag(rec), [0, 0, 0, 3.5, 3.5, 4.5], atol=1e-12)
+    table = lag_by_run(rec)
+    assert table.columns.tolist() == ["run", "n_words", "words_lagged", "share_lagged", "median_lag_s", "max_lag_s"]
+    assert table.to_dict("records") == [
+        {"run": 0, "n_words": 3, "words_lagged": 0, "share_lagged": 0.0, "median_lag_s": 0.0, "max_lag_s": 0.0},
+        {"run": 1, "n_words": 3, "words_lagged": 3, "share_lagged": 1.0, "median_lag_s": 3.5, "max_lag_s": 4.5},
+    ]
+
+
+def test_an_empty_published_window_gives_a_zero_row():
+    # the grid ends at the last TR (22 s): 20.0, 20.5, ..., 22.0; both targets of both words lie after it, so
+    # both ends are clamped to index 4
+    rec = make_recording([20.0, 20.5], tr_times=np.arange(0, 23, 2.0))
+    published = paper_windows(rec, method="published")
+    assert published.start.tolist() == published.stop.tolist() == [4, 4] and published.empty.all()
+    assert paper_weights(rec, method="published").nnz == 0
+    assert not smooth(rec, method="published").any()
+    # "paper" gives each the slot at its start (22.0 s, TR 11)
+    paper = paper_windows(rec)
+    assert paper.start.tolist() == [4, 4] and paper.stop.tolist() == [5, 5] and paper.empty.all()
+    np.testing.assert_allclose(paper_weights(rec).toarray(), np.eye(12)[[11, 11]])
+    for method in ("paper", "published"):
+        assert paper_window_report(rec, method=method)["empty"] == 2
+        assert window_fits(rec, method).all()
+    # a window of no length is empty wherever it lies
+    rec = lag_recording()
+    zero = {"lookback": 0.0, "lookforward": 0.0, "word_duration": 0.0}
+    assert paper_weights(rec, method="published", **zero).nnz == 0
+    np.testing.assert_allclose(paper_weights(rec, **zero).sum(axis=1), 1.0)
+
+
+def test_published_matrix_equals_the_reference_on_a_harry_potter_sized_layout():
+    rec = hp_layout()
+    data = np.random.default_rng(5).standard_normal((rec.n_trs, 3))
+    fast = smooth(rec, data, method="published")
+    np.testing.assert_allclose(fast, published_loop(rec, data), rtol=0, atol=1e-9)
+    # the first run reads without a rest, so there "published" is "paper"; every later run lags by the rests
+    # filled before it: run 1 starts 30.5 s after run 0's last word (637.5 -> 668.0 s), filling 30 s, and the
+    # next two rests (1313.5 -> 1342.0, 2003.5 -> 2032.0 s) fill 28 s each
+    lag = window_lag(rec)
+    word_runs = rec.word_runs()
+    for run, filled in enumerate([0.0, 30.0, 58.0, 86.0]):
+        np.testing.assert_allclose(lag[word_runs == run], filled, atol=1e-9)
+    first = word_runs == 0
+    np.testing.assert_allclose(fast[first], smooth(rec, data)[first], rtol=0, atol=1e-12)
+    table = lag_by_run(rec)
+    assert table["n_words"].tolist() == np.bincount(word_runs).tolist()
+    assert table["words_lagged"].tolist() == [0] + table["n_words"].tolist()[1:]
+    assert table["max_lag_s"].tolist() == table["median_lag_s"].tolist() == [0.0, 30.0, 58.0, 86.0]
+    # the windows lag, but none is empty: every row sums to 1
+    np.testing.assert_allclose(np.asarray(paper_weights(rec, method="published").sum(axis=1)).ravel(), 1.0)
+
+
+def test_unknown_methods_are_named_with_the_choices():
+    rec = hand_recording()
+    for call in (word_weights, window_fits):
+        with pytest.raises(ValueError, match=r"choose one of \('paper', 'published', 'within_run', 'hrf'\)"):
+            call(rec, "publish")
+    with pytest.raises(ValueError, match=r"method must be one of \('paper', 'published'\)"):
+        paper_weights(rec, method="within_run")
+
+
+def test_the_lag_figure_draws_one_line_per_run():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from helpers.plots.recordings import window_lag_figure
+
+    fig = window_lag_figure(lag_recording())
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.lines] == ["run 0 (3 words)", "run 1 (3 words)"]
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [3.5, 3.5, 4.5])
+    assert ax.get_xlabel() and ax.get_ylabel() and not ax.get_title()
+    assert fig.get_size_inches()[0] * fig.dpi <= 720
+    table = pd.DataFrame({"run": [0, 0, 1], "lag_s": [0.0, 0.0, 2.0]})
+    assert len(window_lag_figure(table).axes[0].lines) == 2
+    plt.close("all")
 
 
 # ----------------------------------------------------------------------------------------------------------------

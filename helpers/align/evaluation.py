@@ -23,7 +23,7 @@ from ..brain.reduction import pca
 
 CANDIDATE_SETS = ("all", "test")  # rank every word type of the text, or only the fold's test types
 SCALINGS = ("centre", "minmax")  # centre on training rows (careful), or min-max over all rows (the paper's code)
-CSLS_REFERENCES = ("test", "all")  # the mapped rows CSLS's candidate-side neighbourhood is computed over
+CSLS_REFERENCES = ("test", "all", "pooled")  # the mapped rows CSLS's candidate-side neighbourhood is computed over
 
 
 def match_dimensions(brain: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,10 +94,20 @@ def retrieval_scores(
         fold's training occurrences, the model side on all candidate types.
         ``"minmax"`` (the paper's code): every column of each side scaled to
         [0, 1] over all its rows (test occurrences included), no centring.
-    csls_reference : {"test", "all"}
-        Which mapped brain rows the candidates' CSLS neighbourhood ``r_Q`` is
-        computed over: the fold's test rows, or all rows, training ones
-        included (the paper's code).
+    neighbours : int
+        CSLS's neighbourhood size ``K`` (MUSE and the paper's code use 100);
+        a side with fewer rows than ``K`` uses all of its rows
+        (:func:`helpers.align.retrieval.csls`).
+    csls_reference : {"test", "all", "pooled"}
+        Which mapped brain rows the candidates' CSLS neighbourhood ``r_S`` is
+        computed over: the fold's test rows; all rows, training ones
+        included, mapped by the fold's map (the paper's Procrustes code); or
+        the test rows of every fold, each mapped by its own fold's map (the
+        paper's ridge code, which stacks the out-of-fold predictions and
+        scores them together). ``"pooled"`` fits every fold before scoring
+        any, and its reference is made of the folds in ``splits``, so pass
+        them all: the ``n_queries``-weighted mean of its per-fold precisions
+        is then the precision of all rows scored at once.
 
     Each row carries a 95 % bootstrap interval (``ci_low``, ``ci_high``) of
     its precision over the fold's test *types* (all occurrences of a drawn
@@ -137,25 +147,37 @@ def retrieval_scores(
             )
 
     lm = _min_max(type_vectors) if scaling == "minmax" else type_vectors - type_vectors.mean(axis=0)
-    rows = []
     fold_numbers = range(len(splits)) if fold_numbers is None else fold_numbers
-    for at, (fold, (train, test)) in enumerate(zip(fold_numbers, splits)):
-        if train.shape != (len(brain),) or test.shape != (len(brain),):
-            raise ValueError(f"split masks must have one entry per brain vector ({len(brain)}).")
-        if np.isin(index[test], index[train]).any():
-            raise ValueError(f"fold {fold}: a test type also occurs in training; test types must be unseen.")
-        x = per_fold[at] if per_fold else brain
-        x = _min_max(x) if scaling == "minmax" else x - x[train].mean(axis=0)
-        mapping = make_map().fit(x[train], lm[index[train]], groups=occurrence_types[train])
-        queries = mapping.predict(x[test])
-        reference = mapping.predict(x) if csls_reference == "all" else None
-        if candidates == "all":
-            pool, correct = np.arange(len(type_names)), index[test]
-        else:
-            pool = np.unique(index[test])
-            correct = np.searchsorted(pool, index[test])
-        if max(ks) > len(pool):
-            raise ValueError(f"k = {max(ks)} exceeds the {len(pool)} candidate types of fold {fold}.")
+
+    def fitted_folds():
+        """Per fold: its number, test mask, candidate pool, correct candidates, mapped test rows, CSLS reference
+        (every mapped row for "all", else None) and the map's mean ``alpha_`` (NaN if it has none)."""
+        for at, (fold, (train, test)) in enumerate(zip(fold_numbers, splits)):
+            if train.shape != (len(brain),) or test.shape != (len(brain),):
+                raise ValueError(f"split masks must have one entry per brain vector ({len(brain)}).")
+            if np.isin(index[test], index[train]).any():
+                raise ValueError(f"fold {fold}: a test type also occurs in training; test types must be unseen.")
+            if candidates == "all":
+                pool, correct = np.arange(len(type_names)), index[test]
+            else:
+                pool = np.unique(index[test])
+                correct = np.searchsorted(pool, index[test])
+            if max(ks) > len(pool):
+                raise ValueError(f"k = {max(ks)} exceeds the {len(pool)} candidate types of fold {fold}.")
+            x = per_fold[at] if per_fold else brain
+            x = _min_max(x) if scaling == "minmax" else x - x[train].mean(axis=0)
+            mapping = make_map().fit(x[train], lm[index[train]], groups=occurrence_types[train])
+            reference = mapping.predict(x) if csls_reference == "all" else None
+            alpha = float(np.mean(getattr(mapping, "alpha_", np.nan)))
+            yield fold, test, pool, correct, mapping.predict(x[test]), reference, alpha
+
+    folds = fitted_folds()  # lazy: each fold is fitted just before it is scored
+    if csls_reference == "pooled":  # two passes: every fold's test rows are mapped before any fold is scored
+        folds = list(folds)
+        pooled = np.vstack([queries for _, _, _, _, queries, _, _ in folds])
+        folds = [(*fit[:5], pooled, fit[6]) for fit in folds]
+    rows = []
+    for fold, test, pool, correct, queries, reference, alpha in folds:
         draws, draw_types = _type_bootstrap(occurrence_types[test], n_bootstrap, [seed, fold])  # the same for both retrievals
         for method, score in (("csls", lambda q, c: R.csls(q, c, neighbours, reference)), ("cosine", R.cosine)):
             scores = score(queries, lm[pool])
@@ -174,7 +196,7 @@ def retrieval_scores(
                         "chance_permuted": null[k],
                         "ci_low": float(low),
                         "ci_high": float(high),
-                        "alpha": float(np.mean(getattr(mapping, "alpha_", np.nan))),
+                        "alpha": alpha,
                         "n_queries": int(test.sum()),
                         "n_candidates": int(len(pool)),
                     }

@@ -4,8 +4,20 @@ Three kinds, each returning ``(train, test)`` boolean masks per fold, and in
 each a type tested in a fold never occurs in that fold's training set:
 
 ``"types"`` (the paper's protocol)
-    Word types are shuffled with a seed and dealt into folds; all
-    occurrences of a type are tested together.
+    Word types are dealt into folds; all occurrences of a type are tested
+    together. Two rules (``FOLD_RULES``) say how:
+
+    ``"shuffled"``
+        the sorted types are permuted by NumPy with ``seed`` and dealt
+        round-robin, so fold sizes differ by at most one type;
+    ``"published"``
+        the rule of the paper's published code (Li et al. 2023): the types in
+        order of first occurrence in the text, shuffled by Python's
+        ``random.Random(PUBLISHED_SEED).sample`` (the same order as
+        ``random.seed(42); random.sample(...)``), then cut into ``n_folds``
+        contiguous blocks; the first ``n_folds - 1`` blocks hold
+        ``n_types // n_folds`` types each and the last one the rest. The
+        ``seed`` argument is not used: the published seed is fixed.
 ``"blocks"`` (a control for temporal leakage)
     The text is cut into contiguous blocks of occurrences. A fold tests one
     block; it trains on the other blocks, minus every occurrence of a type
@@ -25,9 +37,13 @@ each a type tested in a fold never occurs in that fold's training set:
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
 SPLITS = ("types", "blocks", "runs")
+FOLD_RULES = ("shuffled", "published")  # how split "types" deals the types into folds
+PUBLISHED_SEED = 42  # the seed of the published code's shuffle of the types
 
 
 def group_folds(groups: np.ndarray, n_folds: int, seed: int, what: str = "word types", parameter: str = "n_folds") -> np.ndarray:
@@ -50,10 +66,31 @@ def group_folds(groups: np.ndarray, n_folds: int, seed: int, what: str = "word t
     return fold_of_group[inverse.ravel()]
 
 
-def type_folds(types: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Shuffled folds over word types, as ``(train, test)`` masks."""
-    fold = group_folds(types, n_folds, seed)
+def type_folds(types: np.ndarray, n_folds: int, seed: int, rule: str = "shuffled") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds over word types, as ``(train, test)`` masks; ``rule`` is one of ``FOLD_RULES`` (see the module
+    docstring). The ``"published"`` rule ignores ``seed`` and always shuffles with ``PUBLISHED_SEED``."""
+    if rule == "shuffled":
+        fold = group_folds(types, n_folds, seed)
+    elif rule == "published":
+        fold = published_folds(types, n_folds)
+    else:
+        raise ValueError(f"unknown fold rule {rule!r}; choose one of {FOLD_RULES}.")
     return [(fold != f, fold == f) for f in range(n_folds)]
+
+
+def published_folds(types: np.ndarray, n_folds: int) -> np.ndarray:
+    """Fold of every occurrence under the ``"published"`` rule: types in first-occurrence order, shuffled by
+    ``random.Random(PUBLISHED_SEED).sample``, cut into blocks of ``n_types // n_folds`` (the last takes the rest)."""
+    types = np.asarray(types)
+    if types.ndim != 1:
+        raise ValueError(f"types must be 1-D (one label per occurrence), got shape {types.shape}.")
+    labels = types.tolist()
+    first_seen = list(dict.fromkeys(labels))
+    _check(len(first_seen), n_folds, "word types")
+    order = random.Random(PUBLISHED_SEED).sample(first_seen, len(first_seen))
+    size = len(order) // n_folds
+    fold_of = {t: min(i // size, n_folds - 1) for i, t in enumerate(order)}
+    return np.array([fold_of[t] for t in labels], dtype=np.int64)
 
 
 def block_folds(types: np.ndarray, onsets: np.ndarray, n_folds: int, buffer_s: float = 20.0) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -100,10 +137,15 @@ def run_folds(types: np.ndarray, runs: np.ndarray) -> list[tuple[np.ndarray, np.
 
 
 def make_splits(kind: str, types: np.ndarray, onsets: np.ndarray, n_folds: int, seed: int, buffer_s: float = 20.0,
-                runs: np.ndarray | None = None):
-    """The splits of the given kind (``"types"``, ``"blocks"`` or ``"runs"``, which needs each occurrence's run)."""
+                runs: np.ndarray | None = None, rule: str = "shuffled"):
+    """The splits of the given kind (``"types"``, ``"blocks"`` or ``"runs"``, which needs each occurrence's run).
+
+    ``rule`` (one of ``FOLD_RULES``) only shapes ``"types"`` splits; the other kinds check its name and ignore it.
+    """
+    if rule not in FOLD_RULES:
+        raise ValueError(f"unknown fold rule {rule!r}; choose one of {FOLD_RULES}.")
     if kind == "types":
-        return type_folds(types, n_folds, seed)
+        return type_folds(types, n_folds, seed, rule)
     if kind == "blocks":
         return block_folds(types, onsets, n_folds, buffer_s)
     if kind == "runs":

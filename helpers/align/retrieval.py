@@ -36,22 +36,24 @@ def _mean_top(similarity: np.ndarray, k: int, axis: int) -> np.ndarray:
 
 
 def csls(queries: np.ndarray, candidates: np.ndarray, neighbours: int = 10, reference: np.ndarray | None = None) -> np.ndarray:
-    """Cross-domain similarity local scaling (Conneau et al. 2018).
+    """Cross-domain similarity local scaling (Conneau et al. 2018), as MUSE's ``csls_knn_<K>`` scores.
 
-    ``2 cos(x, y) - r_C(x) - r_Q(y)``, where ``r_C(x)`` is the mean cosine of
-    query ``x`` to its ``neighbours`` nearest candidates and ``r_Q(y)`` the
-    mean cosine of candidate ``y`` to its nearest queries. It penalises
-    "hubs", candidates that are close to everything. ``r_Q`` is computed over
-    ``reference`` (mapped vectors that include the queries, e.g. every mapped
-    brain row, training ones too, as the paper's code does) when given, else
-    over the queries themselves.
+    ``CSLS(q, c) = 2 cos(q, c) - r_T(q) - r_S(c)``, where ``r_T(q)`` is the
+    mean cosine of query ``q`` to its ``K = neighbours`` nearest candidates
+    and ``r_S(c)`` the mean cosine of candidate ``c`` to its ``K`` nearest
+    rows of ``reference`` (mapped brain vectors, e.g. every mapped row,
+    training ones too, as the paper's Procrustes code does; the queries
+    themselves when ``reference`` is None). It penalises "hubs", candidates
+    that are close to everything. A side with fewer than ``K`` rows (few
+    candidates, or a small reference) averages over all of its rows, so
+    ``K`` larger than both gives plain ``2 cos`` minus the two mean cosines.
     """
     if neighbours < 1:
         raise ValueError(f"neighbours must be >= 1, got {neighbours}.")
     sim = cosine(queries, candidates)
-    r_candidates = _mean_top(sim, neighbours, axis=1)
-    r_queries = _mean_top(sim if reference is None else cosine(reference, candidates), neighbours, axis=0)
-    return 2 * sim - r_candidates[:, None] - r_queries[None, :]
+    r_t = _mean_top(sim, neighbours, axis=1)
+    r_s = _mean_top(sim if reference is None else cosine(reference, candidates), neighbours, axis=0)
+    return 2 * sim - r_t[:, None] - r_s[None, :]
 
 
 def hit_rates(scores: np.ndarray, correct: np.ndarray, ks: Iterable[int]) -> dict[int, np.ndarray]:

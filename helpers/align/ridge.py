@@ -5,6 +5,12 @@ thousands of voxels) to language-model vectors (hundreds of dimensions) with
 one penalty for all outputs. Encoding maps language-model vectors to every
 voxel with one penalty per voxel (:func:`encoding_scores`).
 
+:class:`PublishedRidge` is the decoder of the published code of Li et al.
+(2023) instead: kernel ridge without intercept, one penalty per output
+dimension chosen by unshuffled folds over the rows in their order, scored by
+``1 - R^2``. The scenario field ``ridge_protocol`` picks it ("published") or
+:class:`Ridge` ("careful"); see :data:`RIDGE_PROTOCOLS`.
+
 All penalties come from one decomposition per data split
 (:mod:`helpers.align.ridge_cv`): predictions of held-out rows under every
 penalty cost one matrix product per penalty, not one solve. In the primal
@@ -49,13 +55,31 @@ import numpy as np
 
 from .folds import group_folds
 from .ridge_backends import get_backend
-from .ridge_cv import BLOCK, Moments, centred_kernel, cv_errors, refit_dual, refit_primal
+from .ridge_cv import BLOCK, Moments, centred_kernel, cv_errors, published_cv_errors, refit_dual, refit_primal
 
 DEFAULT_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6)  # the book's penalties (scenario field ridge_alphas)
+PUBLISHED_ALPHAS = 10.0 ** np.arange(-6, 10)  # the published code's penalties, 1e-6 ... 1e9
+# The decoders of the scenario field ridge_protocol: "careful" is Ridge, "published" is PublishedRidge.
+RIDGE_PROTOCOLS = ("careful", "published")
 LARGE = 2**24  # entries of a float32 input from which the work stays float32
 
 
-class Ridge:
+class _LinearMap:
+    """What both ridge maps share: ``predict(x) = x @ coef_ + intercept_``, once fitted."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """``x @ coef_ + intercept_``, shape (n_rows, n_targets), in the precision of the fit, as a NumPy array."""
+        if not hasattr(self, "coef_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(x, y) first.")
+        ops = get_backend(self.backend)
+        x = _check_matrix(x, "x")
+        if x.shape[1] != self.coef_.shape[0]:
+            raise ValueError(f"x has {x.shape[1]} features but the model was fitted on {self.coef_.shape[0]}.")
+        x = ops.asarray(x.astype(self.coef_.dtype, copy=False))
+        return ops.to_numpy(x @ ops.asarray(self.coef_) + ops.asarray(self.intercept_))
+
+
+class Ridge(_LinearMap):
     """Multi-output ridge regression with the penalty chosen by inner grouped CV.
 
     Parameters
@@ -140,16 +164,90 @@ class Ridge:
         self.coef_, self.intercept_ = ops.to_numpy(coef), ops.to_numpy(intercept)
         return coef, intercept
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """``x @ coef_ + intercept_``, shape (n_rows, n_targets), in the precision of the fit, as a NumPy array."""
-        if not hasattr(self, "coef_"):
-            raise ValueError("this Ridge is not fitted yet; call fit(x, y) first.")
+
+class PublishedRidge(_LinearMap):
+    """Kernel ridge as the published code of Li et al. (2023) fits its brain -> model map.
+
+    That code is ``cross_val_ridge(..., method="kernel_ridge")`` of
+    ``brain_LMs/utils/ridge_tools_torch.py`` (after Toneva's
+    ``ridge_tools.py``). No centring and no intercept: ``W = X^T (X X^T + a
+    I)^-1 Y`` and ``predict(x) = x @ W``. Each output dimension gets its own
+    penalty ``a``, chosen by an inner ``KFold(n_inner)`` without shuffling
+    over the training rows in their given order (contiguous blocks, the
+    first ``n % n_inner`` one row longer). For every block and penalty the
+    map is fitted on the other rows and predicts the block; its error per
+    output is ``1 - R^2``, with ``R^2 = 1 - MSE / var`` over the block's rows
+    (the variance with ``n - 1`` in the denominator). The errors are summed
+    over the blocks, and each output takes the penalty of its smallest sum
+    (the first on a tie). The final map is refitted on all rows, each output
+    with its own penalty.
+
+    The computation (:func:`helpers.align.ridge_cv.published_cv_errors`):
+    the kernel ``X X^T`` of all rows once; per inner block one
+    eigendecomposition of its training kernel, which serves every penalty
+    and output; then one eigendecomposition of the full kernel for the refit
+    (a Cholesky solve when every output chose the same penalty). Always
+    float64, unlike the published float32. With fewer features than rows the
+    kernel is singular, and the smallest penalties are then as badly
+    conditioned here as in any kernel-ridge implementation.
+
+    Parameters
+    ----------
+    alphas : array-like of positive floats
+        Candidate penalties; the published ``10^-6 ... 10^9`` by default.
+    n_inner : int
+        Inner folds (10 in the published code).
+    backend : {"numpy", "torch", "torch_cuda", "auto"}
+        Where the arithmetic runs, as for :class:`Ridge`; results are NumPy arrays.
+
+    Attributes
+    ----------
+    alpha_ : array, shape (n_targets,)
+        The chosen penalty of each output dimension.
+    coef_ : array, shape (n_features, n_targets)
+        ``W``, refitted on all training rows.
+    intercept_ : array, shape (n_targets,)
+        Zeros: the published map has no intercept.
+    cv_errors_ : array, shape (n_alphas, n_targets)
+        ``1 - R^2`` summed over the inner blocks, per penalty and output.
+    """
+
+    def __init__(
+        self,
+        alphas: Sequence[float] | np.ndarray = PUBLISHED_ALPHAS,
+        n_inner: int = 10,
+        backend: str = "numpy",
+    ):
+        self.alphas = alphas
+        self.n_inner = n_inner
+        self.backend = backend
+
+    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "PublishedRidge":
+        """Choose a penalty per output by the unshuffled inner folds, then refit on all rows.
+
+        ``groups`` is accepted for the retrieval protocol's sake and ignored:
+        the published inner folds cut the rows (word occurrences) in order,
+        whatever their word types.
+        """
         ops = get_backend(self.backend)
-        x = _check_matrix(x, "x")
-        if x.shape[1] != self.coef_.shape[0]:
-            raise ValueError(f"x has {x.shape[1]} features but the model was fitted on {self.coef_.shape[0]}.")
-        x = ops.asarray(x.astype(self.coef_.dtype, copy=False))
-        return ops.to_numpy(x @ ops.asarray(self.coef_) + ops.asarray(self.intercept_))
+        alphas = _check_alphas(self.alphas)
+        x, y = _check_pair(x, y, "x", "y")
+        if isinstance(self.n_inner, bool) or not isinstance(self.n_inner, (int, np.integer)) or self.n_inner < 2:
+            raise ValueError(f"n_inner must be a whole number of at least 2 folds, got {self.n_inner!r}; the published code uses 10.")
+        if len(x) < 2 * self.n_inner:
+            raise ValueError(
+                f"{len(x)} rows are too few for n_inner={self.n_inner}: every inner fold needs at least two rows for its "
+                f"variance; pass at least {2 * self.n_inner} rows or a smaller n_inner."
+            )
+        x, y = ops.asarray(x.astype(np.float64, copy=False)), ops.asarray(y.astype(np.float64, copy=False))
+        kernel = x @ x.T
+        self.cv_errors_ = published_cv_errors(ops, kernel, y, self.n_inner, alphas)
+        best = np.argmin(self.cv_errors_, axis=0)
+        no_mean_x, no_mean_y = ops.zeros(x.shape[1]), ops.zeros(y.shape[1])
+        coef = refit_dual(ops, x, y, kernel, no_mean_x, no_mean_y, alphas, best)
+        self.alpha_ = alphas[best]
+        self.coef_, self.intercept_ = ops.to_numpy(coef), np.zeros(y.shape[1])
+        return self
 
 
 def encoding_scores(

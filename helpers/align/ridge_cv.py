@@ -7,7 +7,10 @@ rows, the eigendecomposition ``K = U diag(l) U^T`` of the kernel ``K = X
 X^T`` gives ``B(a) = X^T U diag(1 / (l + a)) U^T Y`` (the dual form) without
 a features x features matrix. :func:`cv_errors` scores every penalty on
 every inner fold; :func:`refit_primal` and :func:`refit_dual` refit the
-chosen penalties on all training rows.
+chosen penalties on all training rows. :func:`published_cv_errors` is the
+inner cross-validation of the published code of Li et al. (2023), used by
+:class:`helpers.align.ridge.PublishedRidge`: uncentred kernel ridge,
+unshuffled folds, scored by ``1 - R^2``.
 
 The algorithm is written once, against a backend
 (:func:`helpers.align.ridge_backends.get_backend`): the few array operations
@@ -94,21 +97,69 @@ class Moments:
         return values, q, q.T @ cross, ops.astype(x_mean, self.cross.dtype)
 
 
-def _dual_split(ops, kernel, start, stop, alphas):
-    """Eigendecomposition of the training kernel re-centred on the training rows.
+def published_cv_errors(ops, kernel, y, n_folds, alphas) -> np.ndarray:
+    """Inner cross-validation of the published code: ``1 - R^2`` per penalty and target, summed over folds.
+
+    This is ``cross_val_ridge(..., method="kernel_ridge")`` of Li et al.
+    (2023)'s code: the rows are cut into ``n_folds`` contiguous blocks in
+    their given order (scikit-learn's ``KFold`` without shuffling,
+    :func:`kfold_bounds`); for each block and penalty ``a`` an uncentred
+    kernel ridge without intercept, ``W = X_t^T (X_t X_t^T + a I)^-1 Y_t``,
+    is fitted on the other rows and predicts the block. Its error per target
+    is ``1 - R^2`` with ``R^2 = 1 - MSE / var``: the mean squared error over
+    the block's rows over the block's variance with ``n - 1`` in the
+    denominator (``torch.var``'s default), and ``R^2`` set to 0 where that is
+    NaN and to the largest finite float where it is infinite (``torch.nan_to_num``),
+    which only happens for a target constant within a block. The errors are
+    summed (not averaged) over the blocks, as the published code does.
+
+    ``kernel`` is ``X X^T`` of all rows (float64); every block's training
+    kernel and validation x training kernel are its sub-blocks, and one
+    eigendecomposition per block serves every penalty and target. Returns a
+    NumPy array, shape (n_alphas, n_targets).
+    """
+    alphas = ops.asarray(alphas)
+    bounds = kfold_bounds(len(y), n_folds)
+    errors = np.zeros((len(alphas), y.shape[1]))
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        basis, shrink, a = _dual_split(ops, kernel, start, stop, alphas, centre=False)
+        z = basis[:start].T @ y[:start] + basis[start:].T @ y[stop:]
+        y_val = y[start:stop]
+        mse = ops.to_numpy(_split_errors(ops, a, z, y_val, shrink)) / (stop - start)
+        variance = ops.to_numpy(ops.column_sq_sums(y_val - y_val.mean(axis=0))) / (stop - start - 1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            errors += 1.0 - np.nan_to_num(1.0 - mse / variance)
+    return errors
+
+
+def kfold_bounds(n_rows: int, n_folds: int) -> np.ndarray:
+    """Edges of the contiguous blocks scikit-learn's ``KFold(n_folds)`` cuts ``n_rows`` rows into, unshuffled.
+
+    Block ``f`` is rows ``bounds[f]:bounds[f + 1]``; the first ``n_rows % n_folds`` blocks have one row more.
+    """
+    sizes = np.full(n_folds, n_rows // n_folds)
+    sizes[: n_rows % n_folds] += 1
+    return np.concatenate([[0], np.cumsum(sizes)])
+
+
+def _dual_split(ops, kernel, start, stop, alphas, centre=True):
+    """Eigendecomposition of the kernel of the training rows (all but ``start:stop``), re-centred on them if ``centre``.
 
     With ``m`` the mean over training rows, ``(x_i - m) . (x_j - m) = K_ij -
     mean_t K_it - mean_t K_jt + mean_tt K``, so the sub-blocks of one kernel
-    serve every inner fold.
+    serve every inner fold. Returns the eigenvectors ``U``, the shrinkage
+    ``1 / (l + a)`` per penalty and eigenvalue, and the validation x training
+    kernel times ``U``.
     """
     k_train = _outside(ops, _outside(ops, kernel, start, stop).T, start, stop)
     k_cross = _outside(ops, kernel[start:stop].T, start, stop).T  # validation x training
-    row_means = k_train.mean(axis=1)
-    grand = row_means.mean()
-    k_train -= row_means[:, None]
-    k_train -= row_means[None, :] - grand
-    k_cross -= k_cross.mean(axis=1, keepdims=True)
-    k_cross -= row_means[None, :] - grand
+    if centre:
+        row_means = k_train.mean(axis=1)
+        grand = row_means.mean()
+        k_train -= row_means[:, None]
+        k_train -= row_means[None, :] - grand
+        k_cross -= k_cross.mean(axis=1, keepdims=True)
+        k_cross -= row_means[None, :] - grand
     values, u = ops.eigh(k_train, overwrite=True)
     shrink = 1.0 / (values + alphas[:, None])
     return u, shrink, k_cross @ u

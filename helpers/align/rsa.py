@@ -12,6 +12,12 @@ Significance comes from a Mantel-style permutation test: the word labels of
 one RDM are shuffled (rows and columns together), which keeps each RDM's
 structure and breaks the word-to-word pairing between the two spaces.
 
+The items may be word types or word occurrences (:data:`RSA_UNITS`); an
+occurrence takes its type's model vector, so the model RDM over occurrences
+is the type RDM repeated (:func:`expand`). Before the RDMs each space may be
+min-max scaled per dimension over the items (:data:`RSA_SCALINGS`,
+:func:`minmax`), as the published code of Li et al. 2023 does.
+
 RDMs are passed around condensed: the upper triangle without the diagonal,
 row by row, length ``n (n - 1) / 2``, the order of
 ``scipy.spatial.distance.pdist`` and ``squareform``.
@@ -21,8 +27,18 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.stats import rankdata
+from scipy.stats import t as student_t
 
 METRICS = ("spearman", "correlation", "cosine")
+RSA_UNITS = ("types", "occurrences")  # the items of the RDMs: word types (mean brain vector) or every occurrence
+RSA_SCALINGS = ("none", "minmax")  # each space as it is, or min-max scaled per dimension over the items
+
+
+def check_option(setting: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices``; otherwise a ValueError naming ``setting`` and the choices."""
+    if value not in choices:
+        raise ValueError(f"{setting} must be one of {choices}, got {value!r}.")
+    return value
 
 
 def _rows_named(rows: np.ndarray) -> str:
@@ -51,32 +67,50 @@ def _check_space(x: np.ndarray, what: str) -> np.ndarray:
     return x
 
 
-def _unit_rows(x: np.ndarray, what: str, metric: str) -> np.ndarray:
-    """Rows scaled to unit norm; centred first unless ``metric`` is cosine."""
+def _check_rows(x: np.ndarray, what: str, metric: str) -> None:
+    """Error for the rows on which ``metric`` is undefined: all-zero rows for cosine, constant rows otherwise."""
     if metric == "cosine":
         bad = np.flatnonzero(np.all(x == 0, axis=1))
         problem = "all-zero, so the cosine distance is undefined for them"
     else:
         bad = np.flatnonzero(np.all(x == x[:, :1], axis=1))
         problem = "constant (zero variance), so the correlation distance is undefined for them"
-        x = x - x.mean(axis=1, keepdims=True)
     if bad.size:
         raise ValueError(f"{what} has {_rows_named(bad)} that are {problem}; remove those words from both spaces.")
+
+
+def _unit_rows(x: np.ndarray, metric: str) -> np.ndarray:
+    """Rows scaled to unit norm; centred first unless ``metric`` is cosine."""
+    if metric != "cosine":
+        x = x - x.mean(axis=1, keepdims=True)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _rdm(x: np.ndarray, metric: str, what: str) -> np.ndarray:
+def minmax(x: np.ndarray) -> np.ndarray:
+    """Each column of ``x`` scaled to [0, 1] over the rows, a constant column to 0 (as scikit-learn's MinMaxScaler)."""
+    low, span = x.min(axis=0), np.ptp(x, axis=0)
+    return (x - low) / np.where(span == 0, 1.0, span)
+
+
+def _rdm(x: np.ndarray, metric: str, what: str, scaling: str = "none") -> np.ndarray:
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS}.")
     x = _check_space(x, what)
-    if metric == "spearman":
-        x = rankdata(x, axis=1)  # average ranks within each word's vector; constant rows stay constant
-    unit = _unit_rows(x, what, metric)
+    if check_option("rsa_scaling", scaling, RSA_SCALINGS) == "minmax":
+        x = minmax(x)
+    _check_rows(x, what, metric)
     upper = np.triu_indices(x.shape[0], k=1)
+    if metric == "spearman":
+        # twice the centred average ranks of each row are integers, so their dot products are exact and
+        # pairs of rows with equal rhos get exactly equal dissimilarities (ties that a rank correlation sees)
+        doubled = 2 * rankdata(x, axis=1) - (x.shape[1] + 1)
+        ss = np.einsum("ij,ij->i", doubled, doubled)
+        return 1.0 - (doubled @ doubled.T)[upper] / np.sqrt(ss[upper[0]] * ss[upper[1]])
+    unit = _unit_rows(x, metric)
     return 1.0 - (unit @ unit.T)[upper]
 
 
-def rdm(x: np.ndarray, metric: str = "spearman") -> np.ndarray:
+def rdm(x: np.ndarray, metric: str = "spearman", scaling: str = "none") -> np.ndarray:
     """Representational dissimilarity matrix of the rows of ``x``, condensed.
 
     Parameters
@@ -87,6 +121,10 @@ def rdm(x: np.ndarray, metric: str = "spearman") -> np.ndarray:
         ``"spearman"``: 1 - Spearman rho between two word vectors (each row
         rank-transformed, ties averaged, then correlation distance).
         ``"correlation"``: 1 - Pearson r. ``"cosine"``: 1 - cosine similarity.
+    scaling : {"none", "minmax"}
+        ``"minmax"``: each column of ``x`` first scaled to [0, 1] over the
+        rows (:func:`minmax`). Per-column scaling changes the rows, so it
+        changes the RDM under every metric.
 
     Returns
     -------
@@ -100,9 +138,22 @@ def rdm(x: np.ndarray, metric: str = "spearman") -> np.ndarray:
         For input that is not 2-D, has fewer than 3 rows, holds NaN or inf,
         or has rows for which the metric is undefined (constant rows for the
         correlation metrics, all-zero rows for cosine); the message names
-        the rows.
+        the rows; for an unknown ``metric`` or ``scaling``.
     """
-    return _rdm(x, metric, "x")
+    return _rdm(x, metric, "x", scaling)
+
+
+def expand(condensed: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The condensed RDM of items that are copies of the items of ``condensed``: item ``i`` is item ``rows[i]``.
+
+    Entry ``(i, j)`` is the dissimilarity of items ``rows[i]`` and
+    ``rows[j]``, and exactly 0 where they are the same item, so that copies
+    tie exactly (an RDM of the repeated vectors would give rounding noise).
+    """
+    rows = np.asarray(rows)
+    square = _square(_condensed(condensed, "condensed"), _n_words(np.size(condensed)))
+    upper = np.triu_indices(len(rows), k=1)
+    return square[rows[upper[0]], rows[upper[1]]]
 
 
 def _condensed(v: np.ndarray, what: str) -> np.ndarray:
@@ -153,6 +204,20 @@ def _ranked(rdm: np.ndarray, what: str, like: np.ndarray | None = None) -> np.nd
     if v.size < 2:
         raise ValueError(f"RDMs need at least 2 entries for a rank correlation, got {v.size}.")
     return _centred_ranks(v, what)
+
+
+def parametric_p(rho: np.ndarray | float, m: int) -> np.ndarray | float:
+    """Two-sided p of a Spearman ``rho`` between ``m`` pairs, from Student's t with ``m - 2`` degrees of freedom.
+
+    The p-value of ``scipy.stats.spearmanr``. It assumes independent pairs,
+    which the entries of an RDM are not (each item enters ``n - 1`` of them),
+    so it is far too small for RSA; it is reported because published RSA code
+    reports it.
+    """
+    rho, dof = np.asarray(rho, dtype=np.float64), m - 2
+    with np.errstate(divide="ignore"):
+        t = rho * np.sqrt(np.clip(dof / ((rho + 1.0) * (1.0 - rho)), 0, None))
+    return 2 * student_t.sf(np.abs(t), dof)
 
 
 def _n_words(m: int) -> int:
@@ -225,9 +290,11 @@ def permutation_test(
         1e-12 of ``rho`` count as reaching it. The smallest possible value
         is ``1 / (1 + n_permutations)``.
         ``"null"``: array of the ``n_permutations`` permutation scores.
+        ``"p_parametric"``: :func:`parametric_p` of ``rho`` (not valid for RDMs).
     """
     test = permutation_test_many([rdm_a], rdm_b, n_permutations, seed)
-    return {"rho": float(test["rho"][0]), "p": float(test["p"][0]), "null": test["null"][:, 0]}
+    return {"rho": float(test["rho"][0]), "p": float(test["p"][0]), "null": test["null"][:, 0],
+            "p_parametric": float(test["p_parametric"][0])}
 
 
 def permutation_test_many(
@@ -248,8 +315,8 @@ def permutation_test_many(
     Returns
     -------
     dict
-        ``"rho"``, ``"p"``, ``"p_fwe"``: arrays of shape (m,);
-        ``"null"``: shape (n_permutations, m).
+        ``"rho"``, ``"p"``, ``"p_fwe"``, ``"p_parametric"``: arrays of shape
+        (m,); ``"null"``: shape (n_permutations, m).
     """
     if int(n_permutations) != n_permutations or n_permutations < 1:
         raise ValueError(f"n_permutations must be a positive integer, got {n_permutations}.")
@@ -264,7 +331,7 @@ def permutation_test_many(
     reach = null >= rho - 1e-12
     p = (1 + reach.sum(axis=0)) / (1 + int(n_permutations))
     p_fwe = (1 + (null.max(axis=1)[:, None] >= rho - 1e-12).sum(axis=0)) / (1 + int(n_permutations))
-    return {"rho": rho, "p": p, "p_fwe": p_fwe, "null": null}
+    return {"rho": rho, "p": p, "p_fwe": p_fwe, "null": null, "p_parametric": parametric_p(rho, cb.size)}
 
 
 def compare(
@@ -284,7 +351,7 @@ def compare(
     Returns
     -------
     dict
-        As :func:`permutation_test`: ``"rho"``, ``"p"`` (one-sided), ``"null"``.
+        As :func:`permutation_test`: ``"rho"``, ``"p"`` (one-sided), ``"null"``, ``"p_parametric"``.
     """
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim == 2 and y.ndim == 2 and x.shape[0] != y.shape[0]:

@@ -1,8 +1,8 @@
 """From TRs to words: one brain vector per shown word ("smoothing").
 
-Every method is a sparse ``(n_words, n_trs)`` weight matrix whose rows sum to 1; the word vectors are that
-matrix times the data: one sparse product, with no copy of the data on a finer grid and no Python loop over
-words.
+Every method is a sparse ``(n_words, n_trs)`` weight matrix whose rows sum to 1 or, for a word the method
+leaves out, are all zero; the word vectors are that matrix times the data: one sparse product, with no copy
+of the data on a finer grid and no Python loop over words.
 
 ``"paper"`` (the default) follows the rule of Li et al. (2023)'s public code (the ``coastalcph/brain2llm``
 repository):
@@ -34,9 +34,9 @@ answer, or depends on rounding, this method keeps to the rule:
 
 * the window of word ``i`` is placed from its onset; the authors' code places it from the ``i``-th *grid*
   time, which is the same up to the first filled rest (in Harry Potter, the whole first run) and earlier
-  after it, by the length of the rests filled so far;
+  after it, by the length of the rests filled so far (``"published"`` does this);
 * an empty window (both ends at one grid index, e.g. both clamped at the end) takes the single slot at its
-  start; the authors' code gives a zero vector;
+  start; the authors' code gives a zero vector (so does ``"published"``);
 * times less than 1e-9 s apart count as equal; the authors' code compares floats exactly, which matters
   only for onsets that are not exact binary fractions (20.3 s, not 20.25 s);
 * a TR that holds no grid time (only possible for TRs shorter than 2 s) is not used; the authors' code gives
@@ -44,6 +44,19 @@ answer, or depends on rounding, this method keeps to the rule:
   (``trs_without_slot`` of :func:`paper_window_report` counts such TRs);
 * the grid ends at the last TR's start (the authors' code may add one time up to 0.1 s later, holding no
   TR); a grid time after the last TR's start (a word shown during the last TR) holds the last TR.
+
+``"published"`` follows the authors' code on the first two of these points, and is ``"paper"`` otherwise:
+
+* **Anchor.** Word ``i``'s window is placed from ``g_i``, the ``i``-th time of the grid, in place of its
+  onset: its targets are ``g_i - lookback + delay`` and ``g_i + word_duration + lookforward + delay``. The
+  grid holds every onset, so ``g_i`` is the onset itself until the first filled gap; from there on, each
+  fill step pushes the onsets one place further along the grid, and the window trails the word (by the
+  time filled so far, where words come every 0.5 s; :func:`window_lag` per word, :func:`lag_by_run` per
+  run). In Harry Potter every run but the first starts after a rest, so its windows lag by all the rests
+  before it.
+* **Empty windows.** A window whose two ends fall on the same grid index gets no slot: its row is zero
+  (the authors' Gaussian of size 0), so not every row sums to 1. :func:`window_fits` still counts such a
+  word as fitting, since the authors' code keeps its zero vector.
 
 ``"within_run"``: an earlier reading that keeps each window inside its word's run
 (:func:`within_run_weights`). ``"hrf"``: each TR is weighted by the area of the canonical (Glover) HRF's
@@ -58,6 +71,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from ..data.recording import Recording
@@ -66,7 +80,8 @@ GRID_S = 0.5
 PAPER_WINDOW = {"lookback": 2.0, "lookforward": 2.0, "delay": 6.0}  # the paper's defaults, in seconds
 WORD_DURATION_S = 0.5
 FILL_GAP_S = 2.0  # "paper": gaps between onsets longer than this are filled with grid steps
-METHODS = ("paper", "within_run", "hrf")
+METHODS = ("paper", "published", "within_run", "hrf")
+GRID_METHODS = ("paper", "published")  # the methods on the grid of paper_grid
 KERNELS = ("gaussian", "boxcar")
 OUTSIDE = ("error", "ignore")
 HRF_POSITIVE_S = 9.5
@@ -102,11 +117,12 @@ def _kernel_weights(rows: np.ndarray, lengths: np.ndarray, kernel: str) -> np.nd
 
 
 class PaperWindows(NamedTuple):
-    """Where the ``"paper"`` windows lie (see :func:`paper_windows`).
+    """Where the ``"paper"`` or ``"published"`` windows lie (see :func:`paper_windows`).
 
-    ``grid``: the grid times (s); ``grid_tr``: the TR each holds; per word, the window ``grid[start:stop]``
-    (``stop >= start + 1``), whether its start (end) target lay before the first (after the last) grid time
-    (``clamped_start``, ``clamped_end``), and whether it was empty and ``widened`` to its start slot.
+    ``grid``: the grid times (s); ``grid_tr``: the TR each holds; per word, the window ``grid[start:stop]``,
+    whether its start (end) target lay before the first (after the last) grid time (``clamped_start``,
+    ``clamped_end``), and whether both ends fell on one grid index (``empty``): ``"paper"`` then gives the
+    window its start slot (``stop == start + 1``), ``"published"`` leaves it empty (``stop == start``).
     """
 
     grid: np.ndarray
@@ -115,7 +131,7 @@ class PaperWindows(NamedTuple):
     stop: np.ndarray
     clamped_start: np.ndarray
     clamped_end: np.ndarray
-    widened: np.ndarray
+    empty: np.ndarray
 
 
 def paper_grid(recording: Recording) -> np.ndarray:
@@ -143,17 +159,53 @@ def _closest(grid: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 def paper_windows(recording: Recording, lookback: float = PAPER_WINDOW["lookback"],
                   lookforward: float = PAPER_WINDOW["lookforward"], delay: float = PAPER_WINDOW["delay"],
-                  word_duration: float = WORD_DURATION_S) -> PaperWindows:
-    """The grid, the TR of each grid time and every word's window under the ``"paper"`` rule (:class:`PaperWindows`)."""
+                  word_duration: float = WORD_DURATION_S, method: str = "paper") -> PaperWindows:
+    """The grid, the TR of each grid time and every word's window (:class:`PaperWindows`).
+
+    ``method``: ``"paper"`` (windows from the onsets, an empty one takes its start slot) or ``"published"``
+    (windows from the grid times ``grid[:n_words]``, an empty one stays empty).
+    """
+    _check_choice("method", method, GRID_METHODS)
     _check_seconds(lookback=lookback, lookforward=lookforward, delay=delay, word_duration=word_duration)
     rec = recording
     grid = paper_grid(rec)
     grid_tr = np.minimum(np.searchsorted(rec.tr_times, grid - _EPS, side="left"), rec.n_trs - 1)
-    first = rec.onsets - lookback + delay
-    last = rec.onsets + word_duration + lookforward + delay
+    anchor = rec.onsets if method == "paper" else grid[: len(rec.onsets)]  # the grid holds every onset
+    first = anchor - lookback + delay
+    last = anchor + word_duration + lookforward + delay
     start, stop = _closest(grid, first), _closest(grid, last)
-    return PaperWindows(grid, grid_tr, start, np.maximum(stop, start + 1),
-                        first < grid[0] - _EPS, last > grid[-1] + _EPS, stop <= start)
+    empty = stop <= start
+    if method == "paper":
+        stop = np.maximum(stop, start + 1)
+    return PaperWindows(grid, grid_tr, start, stop, first < grid[0] - _EPS, last > grid[-1] + _EPS, empty)
+
+
+def window_lag(recording: Recording) -> np.ndarray:
+    """Per word, the seconds by which the anchor of its ``"published"`` window lags its onset: ``onset_i - g_i``.
+
+    ``g_i`` is the ``i``-th grid time. The lag is 0 up to the first filled gap and positive after it; where
+    the grid steps by 0.5 s throughout, it is the time filled so far. The window's options (lookback, delay,
+    ...) shift both anchors alike, so they do not change the lag and are not taken.
+    """
+    return recording.onsets - paper_grid(recording)[: len(recording.onsets)]
+
+
+def lag_by_run(recording: Recording) -> pd.DataFrame:
+    """:func:`window_lag` per run (of the words, :meth:`~helpers.data.recording.Recording.word_runs`), a DataFrame.
+
+    One row per run: ``run``, ``n_words``, ``words_lagged`` (lag over 1e-9 s), ``share_lagged``,
+    ``median_lag_s``, ``max_lag_s`` (NaN for a run without words).
+    """
+    lag, word_runs = window_lag(recording), recording.word_runs()
+    rows = []
+    for run in np.unique(recording.runs):
+        own = lag[word_runs == run]
+        lagged = int((own > _EPS).sum())
+        rows.append({"run": run, "n_words": len(own), "words_lagged": lagged,
+                     "share_lagged": lagged / len(own) if len(own) else np.nan,
+                     "median_lag_s": float(np.median(own)) if len(own) else np.nan,
+                     "max_lag_s": float(own.max()) if len(own) else np.nan})
+    return pd.DataFrame(rows)
 
 
 def _window_slots(windows: PaperWindows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -167,8 +219,10 @@ def _window_slots(windows: PaperWindows) -> tuple[np.ndarray, np.ndarray, np.nda
 def paper_weights(recording: Recording, lookback: float = PAPER_WINDOW["lookback"],
                   lookforward: float = PAPER_WINDOW["lookforward"], delay: float = PAPER_WINDOW["delay"],
                   word_duration: float = WORD_DURATION_S, kernel: str = "gaussian",
-                  outside: str = "ignore") -> sp.csr_matrix:
-    """Sparse ``(n_words, n_trs)`` matrix of the ``"paper"`` weights (see the module docstring); rows sum to 1.
+                  outside: str = "ignore", method: str = "paper") -> sp.csr_matrix:
+    """Sparse ``(n_words, n_trs)`` matrix of the ``"paper"`` or ``"published"`` weights (see the module docstring).
+
+    Rows sum to 1, except the zero rows of empty windows under ``"published"``.
 
     Parameters
     ----------
@@ -179,10 +233,12 @@ def paper_weights(recording: Recording, lookback: float = PAPER_WINDOW["lookback
     outside : {"error", "ignore"}
         Accepted so that every method takes the same options, and ignored:
         this rule does not look at runs, so no window is "outside".
+    method : {"paper", "published"}
+        Where the windows are anchored and what an empty one gets (:func:`paper_windows`).
     """
     _check_choice("kernel", kernel, KERNELS)
     _check_choice("outside", outside, OUTSIDE)
-    windows = paper_windows(recording, lookback, lookforward, delay, word_duration)
+    windows = paper_windows(recording, lookback, lookforward, delay, word_duration, method)
     rows, slots, lengths = _window_slots(windows)
     weights = _kernel_weights(rows, lengths, kernel)
     matrix = sp.coo_matrix((weights, (rows, windows.grid_tr[slots])), shape=(len(lengths), recording.n_trs))
@@ -192,8 +248,8 @@ def paper_weights(recording: Recording, lookback: float = PAPER_WINDOW["lookback
 def paper_window_report(recording: Recording, lookback: float = PAPER_WINDOW["lookback"],
                         lookforward: float = PAPER_WINDOW["lookforward"], delay: float = PAPER_WINDOW["delay"],
                         word_duration: float = WORD_DURATION_S, kernel: str | None = None,
-                        outside: str | None = None) -> dict[str, int]:
-    """How many ``"paper"`` windows break the runs or the grid, for the book to report.
+                        outside: str | None = None, method: str = "paper") -> dict[str, int]:
+    """How many ``"paper"`` (or ``"published"``) windows break the runs or the grid, for the book to report.
 
     Takes the options of :func:`paper_weights` (``kernel`` and ``outside`` are
     ignored: they do not move a window). Returns a dict: ``words``, the number
@@ -201,13 +257,13 @@ def paper_window_report(recording: Recording, lookback: float = PAPER_WINDOW["lo
     the word's own (the run of the TR during which it starts);
     ``clamped_end`` (``clamped_start``), words whose end (start) target lay
     after the last (before the first) grid time, so that the window was cut
-    there; ``single_slot``, words whose window was empty and took its start
-    slot (a zero vector in the authors' code); ``trs_without_slot``, TRs
+    there; ``empty``, words whose window was empty (``"paper"``: given its
+    start slot; ``"published"``: a zero row); ``trs_without_slot``, TRs
     between the first and last grid time that no grid time holds (0 when TRs
     last 2 s or more; otherwise the authors' code shifts later grid times).
     """
     rec = recording
-    w = paper_windows(rec, lookback, lookforward, delay, word_duration)
+    w = paper_windows(rec, lookback, lookforward, delay, word_duration, method)
     rows, slots, lengths = _window_slots(w)
     foreign = rec.runs[w.grid_tr[slots]] != rec.word_runs()[rows]
     return {
@@ -215,7 +271,7 @@ def paper_window_report(recording: Recording, lookback: float = PAPER_WINDOW["lo
         "other_run": int((np.bincount(rows, weights=foreign, minlength=len(lengths)) > 0).sum()),
         "clamped_end": int(w.clamped_end.sum()),
         "clamped_start": int(w.clamped_start.sum()),
-        "single_slot": int(w.widened.sum()),
+        "empty": int(w.empty.sum()),
         "trs_without_slot": int(w.grid_tr[-1] - w.grid_tr[0] + 1 - len(np.unique(w.grid_tr))),
     }
 
@@ -341,14 +397,15 @@ def window_fits(recording: Recording, method: str = "paper", **options) -> np.nd
 
     Takes the arguments of :func:`word_weights`. ``"within_run"``, ``"hrf"``:
     whether the whole window lies inside the scanned period of the word's
-    run. ``"paper"``: always True (the options are still checked), since by
-    the paper's rule, which ignores runs, every window is valid;
-    :func:`paper_window_report` counts those that reach into another run or
-    are clamped at the end of the grid.
+    run. ``"paper"``, ``"published"``: always True (the options are still
+    checked), since by the paper's rule, which ignores runs, every window is
+    valid (the zero row of an empty ``"published"`` window included: the
+    authors' code keeps it); :func:`paper_window_report` counts those that
+    reach into another run, are clamped at the end of the grid or are empty.
     """
     window = {name: value for name, value in options.items() if name not in ("kernel", "outside")}
-    if method == "paper":
-        paper_windows(recording, **window)
+    if method in GRID_METHODS:
+        paper_windows(recording, **window, method=method)
         return np.ones(len(recording.onsets), dtype=bool)
     if method == "within_run":
         return _within_run_slots(recording, **{**PAPER_WINDOW, "word_duration": WORD_DURATION_S, **window})[3]
@@ -361,11 +418,11 @@ def window_fits(recording: Recording, method: str = "paper", **options) -> np.nd
 def word_weights(recording: Recording, method: str = "paper", **options) -> sp.csr_matrix:
     """The weight matrix of a method, given that method's keyword arguments.
 
-    ``"paper"``: :func:`paper_weights`; ``"within_run"``: :func:`within_run_weights`; ``"hrf"``:
-    :func:`hrf_weights`. Every method accepts ``outside``; ``"paper"`` ignores it.
+    ``"paper"``, ``"published"``: :func:`paper_weights`; ``"within_run"``: :func:`within_run_weights`;
+    ``"hrf"``: :func:`hrf_weights`. Every method accepts ``outside``; ``"paper"`` and ``"published"`` ignore it.
     """
-    if method == "paper":
-        return paper_weights(recording, **options)
+    if method in GRID_METHODS:
+        return paper_weights(recording, **options, method=method)
     if method == "within_run":
         return within_run_weights(recording, **options)
     if method == "hrf":

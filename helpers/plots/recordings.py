@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
-from ..brain.smoothing import paper_weights, word_weights
+from ..brain.smoothing import paper_weights, window_lag, word_weights
 from ..data import words as W
 from ..data.recording import Recording
 from .style import simulated_tag
@@ -139,5 +140,29 @@ def kernel_comparison(rec: Recording, word: int, variants: dict[str, dict]) -> p
     ax.set_ylabel("weight")
     ax.set_title(f"weights of the TRs for the word '{rec.words[word]}' (onset {rec.onsets[word]:.1f} s)")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def window_lag_figure(recording_or_table: Recording | pd.DataFrame, width: float = 7.0) -> plt.Figure:
+    """Per run, the lag of each word's ``"published"`` window behind its onset, against its position in the run.
+
+    One line per run (:func:`~helpers.brain.smoothing.window_lag`); no title, for a caption to explain. Takes a
+    recording, or a table with one row per word, in order, and the columns ``run`` and ``lag_s``. The default
+    width fits a book column (about 700 px).
+    """
+    table, tag = recording_or_table, ""
+    if isinstance(table, Recording):
+        table, tag = pd.DataFrame({"run": table.word_runs(), "lag_s": window_lag(table)}), simulated_tag(table)
+    fig, ax = plt.subplots(figsize=(width, 3.2))
+    for run, words in table.groupby("run", sort=True):
+        ax.plot(np.arange(len(words)), words["lag_s"].to_numpy(), drawstyle="steps-post", lw=1.8,
+                color=f"C{int(run) % 10}", label=f"run {run} ({len(words)} words)")
+    ax.set_xlabel("word position in its run")
+    ax.set_ylabel("window lag behind onset (s)")
+    ax.grid(axis="y", color="0.9", lw=0.8)
+    # above the axes, so that no line hides behind it
+    ax.legend(fontsize=9, frameon=False, title=tag.strip(" ()") or None, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=min(3, table["run"].nunique()), handlelength=1.5)
     fig.tight_layout()
     return fig

@@ -35,7 +35,7 @@ from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, features
 from .scenario import Scenario
 
 NO_SPLIT = "none"  # the split column of a measure that fits no map
-SPLIT_FIELDS = ("split", "n_folds", "buffer_s", "seed", "pca_fit")  # what the folds and a per-fold PCA depend on
+SPLIT_FIELDS = ("split", "fold_rule", "n_folds", "buffer_s", "seed", "pca_fit")  # what the folds and a per-fold PCA depend on
 BRAINS = Memo(size=8)  # a subject's brain vectors for the cells of one model, in this process
 
 
@@ -111,7 +111,7 @@ def word_splits(cfg: Scenario, keep: np.ndarray | None = None):
     types, onsets, runs = occurrence_types(cfg), word_onsets(cfg), word_runs(cfg)
     if keep is not None:
         types, onsets, runs = types[keep], onsets[keep], runs[keep]
-    return make_splits(cfg.split, types, onsets, cfg.n_folds, cfg.seed, cfg.buffer_s, runs)
+    return make_splits(cfg.split, types, onsets, cfg.n_folds, cfg.seed, cfg.buffer_s, runs, rule=cfg.value("fold_rule"))
 
 
 def score(cfg: Scenario, measure: MS.Measure, feats: ModelFeatures, rec: Recording | SentenceRecording, layers,
@@ -124,12 +124,14 @@ def score(cfg: Scenario, measure: MS.Measure, feats: ModelFeatures, rec: Recordi
     layers = list(layers)
     names, type_vectors = type_means(feats.vectors[layers], types)
     splits = word_splits(cfg, keep) if measure.fits_map else None
-    brain = subject_brain(cfg, rec, feats.vectors.shape[2], splits, keep, outside)
+    settings = cfg.fields(*measure.fields)
+    width = None if measure.reads_voxels(settings) else feats.vectors.shape[2]
+    brain = subject_brain(cfg, rec, width, splits, keep, outside)
     groups = [layers] if measure.all_layers else [[layer] for layer in layers]
     out = []
     for group in groups:
         cell = MS.CellInput(brain, types[keep], names, {layer: type_vectors[layers.index(layer)] for layer in group},
-                            cfg.fields(*measure.fields), splits, list(range(len(splits))) if splits else None)
+                            settings, splits, list(range(len(splits))) if splits else None)
         for row in measure.score(cell):
             layer = row.pop("layer", group[0])
             out.append({**row_labels(rec, feats, layer), "method": measure.name,
@@ -137,15 +139,15 @@ def score(cfg: Scenario, measure: MS.Measure, feats: ModelFeatures, rec: Recordi
     return out
 
 
-def subject_brain(cfg: Scenario, rec: Recording | SentenceRecording, width: int, splits, keep: np.ndarray,
+def subject_brain(cfg: Scenario, rec: Recording | SentenceRecording, width: int | None, splits, keep: np.ndarray,
                   outside: str = "error") -> np.ndarray | list[np.ndarray]:
-    """One subject's brain vectors of the kept word occurrences for a model of this width.
+    """One subject's brain vectors of the kept word occurrences for a model of this width (None: every voxel).
 
     One array, or, with ``pca_fit: train`` and ``splits`` given, one per split
     (the PCA fitted on that split's training words), kept in memory for the
     next cell of the same model.
     """
-    k = brain_dims(cfg, rec, width)
+    k = None if width is None else brain_dims(cfg, rec, width)
     if cfg.pca_fit != "train" or k is None or splits is None:
         return brain_vectors(cfg, rec, k, outside)[keep]
     slot = {"recording": recording_key(cfg, rec.subject), "smoothing": smoothing_options(cfg), "k": k,

@@ -166,9 +166,14 @@ class ModelFeatures:
         return self.vectors.shape[0]
 
 
-def lm_dtype(cfg: Scenario) -> str:
-    """The dtype the models run in: the scenario's ``lm_dtype``, or for ``auto`` the device's default."""
-    _, dtype = M.choose_device(dtype=None if cfg.lm_dtype == "auto" else cfg.lm_dtype)
+def lm_dtype(cfg: Scenario, model: str) -> str:
+    """The dtype ``model`` runs in: the scenario's ``lm_dtype``; for ``auto`` the device's default; for
+    ``published`` the paper's code's (float16 for OPT, float32 for every other model)."""
+    wanted = cfg.value("lm_dtype")
+    if wanted == "published":
+        info = M.lookup(model.removeprefix(M.RANDOM_PREFIX))
+        wanted = "float16" if info is not None and info.family == "OPT" else "float32"
+    _, dtype = M.choose_device(dtype=None if wanted == "auto" else wanted)
     return str(dtype).removeprefix("torch.")
 
 
@@ -191,7 +196,7 @@ def _features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved | None]:
         return steps.key("trivial_features", cfg, feature=trivial.key(model), **text), None
     check_options(cfg.context, cfg.pooling)
     resolved = M.resolve(model)
-    key = steps.key("features", cfg, model=resolved.fingerprint(), dtype=lm_dtype(cfg), stored=STORED, **text)
+    key = steps.key("features", cfg, model=resolved.fingerprint(), dtype=lm_dtype(cfg, model), stored=STORED, **text)
     return key, resolved
 
 
@@ -232,9 +237,10 @@ def focus(cfg: Scenario) -> tuple[str, int]:
 
 def smoothing_options(cfg: Scenario) -> dict:
     """The scenario's arguments for :func:`helpers.brain.smoothing.word_weights`."""
-    if cfg.smoothing == "hrf":
+    method = cfg.value("smoothing")
+    if method == "hrf":
         return {"method": "hrf"}
-    return {"method": cfg.smoothing, **cfg.fields("lookback", "lookforward", "delay", "kernel")}
+    return {"method": method, **cfg.fields("lookback", "lookforward", "delay", "kernel")}
 
 
 def brain_dims(cfg: Scenario, recording: Recording | SentenceRecording, width: int) -> int | None:

@@ -22,9 +22,9 @@ import yaml
 
 from ..align import measures as MS
 from ..align.evaluation import CANDIDATE_SETS, CSLS_REFERENCES, SCALINGS
-from ..align.folds import SPLITS
-from ..align.ridge import DEFAULT_ALPHAS
-from ..align.rsa import METRICS as RSA_METRICS
+from ..align.folds import FOLD_RULES, SPLITS
+from ..align.ridge import DEFAULT_ALPHAS, RIDGE_PROTOCOLS
+from ..align.rsa import METRICS as RSA_METRICS, RSA_SCALINGS, RSA_UNITS
 from ..brain.smoothing import KERNELS, METHODS, PAPER_WINDOW
 from ..data import datasets as D
 from ..data.recording import BAD_VOXELS
@@ -34,13 +34,32 @@ from ..lm import trivial
 from ..lm.passages import check_options
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
-LM_DTYPES = ("auto", "float32", "bfloat16", "float16")
+LM_DTYPES = ("auto", "published", "float32", "bfloat16", "float16")  # published: float16 for OPT, float32 otherwise
 ENGINES = ("local", "submitit", "dask")  # helpers.run.grid.ENGINES
 PCA_FITS = ("all", "train")
-# What each retrieval protocol sets, unless the scenario sets a field itself.
+# What each protocol sets, for every field of the scenario left empty (None). "published": the computation of the
+# paper's published code, point by point; "paper": the same with each word's smoothing window at its own onset, as the
+# paper describes the method; "careful": the protocol this book argues for. Each point is its own field, so that one
+# can be changed at a time (helpers.run.tables.LADDER walks from "published" to "careful").
 PROTOCOLS = {
-    "careful": {"scaling": "centre", "csls_reference": "test"},
-    "paper": {"scaling": "minmax", "csls_reference": "all"},  # the paper's code: MUSE's supervised Procrustes
+    "published": {"smoothing": "published", "lm_dtype": "published", "fold_rule": "published", "csls_neighbours": 100,
+                  "csls_reference": "all", "scaling": "minmax",
+                  "ridge_protocol": "published", "rsa_units": "occurrences", "rsa_scaling": "minmax"},
+    "careful": {"smoothing": "paper", "lm_dtype": "auto", "fold_rule": "shuffled", "csls_neighbours": 10,
+                "csls_reference": "test", "scaling": "centre",
+                "ridge_protocol": "careful", "rsa_units": "types", "rsa_scaling": "none"},
+}
+PROTOCOLS["paper"] = {**PROTOCOLS["published"], "smoothing": "paper"}
+# The values of the protocol's fields that have a fixed set of choices (None, the protocol's, is always allowed).
+CHOICES = {
+    "smoothing": METHODS,
+    "lm_dtype": LM_DTYPES,
+    "fold_rule": FOLD_RULES,
+    "csls_reference": CSLS_REFERENCES,
+    "scaling": SCALINGS,
+    "ridge_protocol": RIDGE_PROTOCOLS,
+    "rsa_units": RSA_UNITS,
+    "rsa_scaling": RSA_SCALINGS,
 }
 
 
@@ -68,7 +87,7 @@ class Scenario:
     planted_model: str = "all-MiniLM-L6-v2"
     planted_layer: int = 4
     # TRs to words
-    smoothing: str = "paper"
+    smoothing: str | None = None  # None: the protocol's ("paper" under careful, "published" under published)
     kernel: str = "gaussian"
     lookback: float = PAPER_WINDOW["lookback"]
     lookforward: float = PAPER_WINDOW["lookforward"]
@@ -79,23 +98,27 @@ class Scenario:
                                "random:all-MiniLM-L6-v2", "random:SmolLM2-135M", "random:gemma-3-270m")
     context: str = "sentence"
     pooling: str = "mean"
-    lm_dtype: str = "auto"  # auto: bfloat16 on a CUDA GPU, float32 on the CPU (helpers.lm.models.choose_device)
+    lm_dtype: str | None = None  # auto: bfloat16 on a CUDA GPU, float32 on the CPU (helpers.lm.models.choose_device)
     # the model and layer a chapter looks at closely ("": the first of models; None: its middle layer)
     focus_model: str = ""
     focus_layer: int | None = None
     # alignment
-    protocol: str = "careful"  # or "paper": the retrieval protocol of the paper's code (PROTOCOLS)
-    scaling: str | None = None  # "centre" on training rows, or "minmax" per dimension over all rows; None: the protocol's
-    csls_reference: str | None = None  # CSLS's candidate-side neighbourhood over the "test" or "all" mapped brain rows
+    protocol: str = "careful"  # "careful", "published" (the paper's code) or "paper" (PROTOCOLS); None below: its value
+    scaling: str | None = None  # "centre" on training rows, or "minmax" per dimension over all rows
+    csls_reference: str | None = None  # CSLS's candidate-side neighbourhood over the "test", "all" or "pooled" mapped rows
+    fold_rule: str | None = None  # split types: "shuffled" by seed and dealt round-robin, or "published" (random.sample(42))
     pca_fit: str = "all"  # the brain side's PCA fitted on "all" TRs (the paper) or on the training words' TRs of each fold
     n_folds: int = 4
     split: str = "types"
     buffer_s: float = 20.0
-    csls_neighbours: int = 10
+    csls_neighbours: int | None = None
     candidates: str = "all"
-    ks: tuple[int, ...] = (1, 5, 10)
+    ks: tuple[int, ...] = (1, 5, 10, 30, 50, 100)  # precision@k for these k (the published evaluation's)
     ridge_alphas: tuple[float, ...] = DEFAULT_ALPHAS
+    ridge_protocol: str | None = None  # "careful" (Ridge) or "published" (the paper's kernel ridge)
     rsa_metric: str = "spearman"
+    rsa_units: str | None = None  # RSA over word "types" or every word's "occurrences"
+    rsa_scaling: str | None = None  # "none", or "minmax" both sides per dimension before the RDMs
     n_permutations: int = 200
     cka_permutations: int = 20  # CKA's null (its mean is the chance level drawn)
     # the grid of every model, layer, method, subject and fold (helpers.run.grid)
@@ -115,8 +138,11 @@ class Scenario:
         object.__setattr__(self, "ridge_alphas", tuple(float(a) for a in self.ridge_alphas))
         D.get(self.dataset)
         check_options(self.context, self.pooling)
-        if self.lm_dtype not in LM_DTYPES:
-            raise ValueError(f"lm_dtype must be one of {LM_DTYPES}, got {self.lm_dtype!r}.")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {tuple(PROTOCOLS)}, got {self.protocol!r}.")
+        for name, choices in CHOICES.items():
+            if getattr(self, name) not in choices + (None,):
+                raise ValueError(f"{name} must be one of {choices} (or empty: the protocol's), got {getattr(self, name)!r}.")
         if self.bad_voxels not in BAD_VOXELS:
             raise ValueError(f"bad_voxels must be one of {BAD_VOXELS}, got {self.bad_voxels!r}.")
         if self.experiment not in (2, 3):
@@ -127,15 +153,13 @@ class Scenario:
             raise ValueError(f"candidates must be one of {CANDIDATE_SETS}, got {self.candidates!r}.")
         positive = ("n_subjects", "n_voxels", "n_runs", "csls_neighbours", "workers", "cka_permutations")
         for name in positive:
-            if int(getattr(self, name)) < 1:
+            if int(self.value(name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}.")
         if self.design not in DESIGNS:
             raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}.")
-        if self.smoothing not in METHODS:
-            raise ValueError(f"smoothing must be one of {METHODS}, got {self.smoothing!r}.")
-        if self.design == "events" and self.smoothing == "paper":
+        if self.design == "events" and self.value("smoothing") in ("paper", "published"):
             raise ValueError(
-                "design: events gives each item one 10 s sample, and the paper's smoothing gives a window time the "
+                "design: events gives each item one 10 s sample, and the paper's smoothing (and the published one) gives a window time the "
                 "sample that starts at or after it, which is the next item's. Set smoothing: within_run (the sample "
                 "the window falls in) or hrf with the event design."
             )
@@ -145,12 +169,6 @@ class Scenario:
             raise ValueError(f"brain_dims must be 'model', 'voxels' or a positive number of components, got {self.brain_dims!r}.")
         if self.split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}.")
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {tuple(PROTOCOLS)}, got {self.protocol!r}.")
-        if self.scaling not in SCALINGS + (None,):
-            raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}.")
-        if self.csls_reference not in CSLS_REFERENCES + (None,):
-            raise ValueError(f"csls_reference must be one of {CSLS_REFERENCES}, got {self.csls_reference!r}.")
         if self.pca_fit not in PCA_FITS:
             raise ValueError(f"pca_fit must be one of {PCA_FITS}, got {self.pca_fit!r}.")
         unknown = sorted(set(self.grid_methods) - set(MS.names()))
@@ -191,8 +209,8 @@ class Scenario:
             )
 
     def value(self, name: str):
-        """A field's value in effect: ``scaling`` and ``csls_reference`` left empty take the protocol's,
-        an empty ``focus_model`` is the first of ``models``.
+        """A field's value in effect: a protocol field left empty (None) takes the protocol's
+        (:data:`PROTOCOLS`), an empty ``focus_model`` is the first of ``models``.
 
         (Resolved here rather than stored, so that a variant made with
         ``dataclasses.replace(cfg, protocol="paper")`` or ``models=[...]``
@@ -230,8 +248,9 @@ GROUPS = {
     "simulated experiment": ("design", "n_subjects", "n_voxels", "n_runs", "snr", "planted_model", "planted_layer"),
     "TRs to words": ("smoothing", "kernel", "lookback", "lookforward", "delay", "brain_dims", "pca_fit"),
     "language models": ("models", "context", "pooling", "lm_dtype", "focus_model", "focus_layer"),
-    "alignment": ("protocol", "scaling", "csls_reference", "n_folds", "split", "buffer_s", "csls_neighbours", "candidates",
-                  "ks", "ridge_alphas", "rsa_metric", "n_permutations", "cka_permutations"),
+    "alignment": ("protocol", "scaling", "csls_reference", "n_folds", "split", "fold_rule", "buffer_s", "csls_neighbours",
+                  "candidates", "ks", "ridge_protocol", "ridge_alphas", "rsa_metric", "rsa_units", "rsa_scaling",
+                  "n_permutations", "cka_permutations"),
     "grid": ("grid_methods", "engine", "workers"),
     "output": ("cache_dir",),
     "plugins": ("plugins",),

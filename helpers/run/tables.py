@@ -150,28 +150,3 @@ def smoothing_variants(cfg: Scenario, variants: dict[str, dict], model: str, lay
 
     return cache(cfg).table("smoothing_variants", key, make)
 
-
-# The paper's retrieval protocol, then each of the careful protocol's changes on its own, then all of them.
-PAPER = {"protocol": "paper", "scaling": "minmax", "csls_reference": "all", "pca_fit": "all", "split": "types"}
-PROTOCOL_STEPS = {
-    "the paper's protocol": {},
-    "centred on training rows, not min-max scaled": {"scaling": "centre"},
-    "CSLS neighbourhood over test rows only": {"csls_reference": "test"},
-    "PCA fitted on the training words' TRs": {"pca_fit": "train"},
-    "blocked split, not shuffled types": {"split": "blocks"},
-    "all four changes": {"scaling": "centre", "csls_reference": "test", "pca_fit": "train", "split": "blocks"},
-}
-
-
-def protocol_steps(cfg: Scenario, model: str, layer: int, measure: str | None = None) -> pd.DataFrame:
-    """One model layer scored by ``measure`` (default :func:`decoder`) under the paper's protocol and under
-    each deviation from it.
-
-    The rows of :func:`scores` for every setting of :data:`PROTOCOL_STEPS`
-    (the paper's protocol with one field changed at a time), with a column
-    ``step`` naming it; the other fields are the scenario's. Each setting's
-    cells are cached as any other cells.
-    """
-    settings = {label: dataclasses.replace(cfg, **{**PAPER, **change}) for label, change in PROTOCOL_STEPS.items()}
-    return pd.concat([at_layer(v, model, layer, measure).assign(step=label)
-                      for label, v in tqdm(settings.items(), desc="protocol steps")], ignore_index=True)

@@ -57,6 +57,10 @@ def _every_row(table: pd.DataFrame) -> pd.Series:
     return pd.Series(True, index=table.index)
 
 
+def _reduced(settings: dict) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Measure:
     """One way to score how alike a subject's brain vectors and a model layer are.
@@ -68,7 +72,10 @@ class Measure:
     ``summary``. ``ceiling(own, others, settings)``, where given, scores a
     subject's type vectors against the other subjects' (``list`` of type
     vector arrays) for the noise ceiling; without it the others' vectors side
-    by side are scored as one model layer. Bump ``version`` when the
+    by side are scored as one model layer. ``reads_voxels(settings)`` says
+    whether, under these settings, the measure reads the brain at every voxel
+    rather than reduced to the scenario's ``brain_dims`` (default: never).
+    Bump ``version`` when the
     computation changes, so that cached cells made before are not reused.
     """
 
@@ -81,6 +88,7 @@ class Measure:
     version: int = 1
     headline: Callable[[pd.DataFrame], pd.Series] = field(default=_every_row)
     ceiling: Callable[[np.ndarray, list[np.ndarray], dict], list[dict]] | None = None
+    reads_voxels: Callable[[dict], bool] = field(default=_reduced)
 
 
 REGISTRY: dict[str, Measure] = {}
