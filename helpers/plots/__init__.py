@@ -22,7 +22,8 @@ Every figure is re-exported here: ``plots.<name>(...)``.
 """
 
 from .controls import SPLIT_NAMES, controls_matrix, recovery
-from .recordings import glass_brain, glass_brain_regions, kernel_comparison, smoothing_kernel, timecourses, timeline
+from .recordings import (glass_brain, glass_brain_regions, kernel_comparison, smoothing_kernel, timecourses, timeline,
+                         window_lag_figure)
 from .scores import delay_curve, depth, layer_scores, precision_at_k, rsa_layers, scaling, twin_difference_bars
 from .style import measure_panels, simulated_tag
 from .vectors import layer_similarity, neighbour_similarity
