@@ -110,3 +110,26 @@ def test_lag_and_layer_similarity_by_hand():
     layer = rng.standard_normal((50, 4))
     sim = statistics.layer_similarity(np.stack([layer, -2 * layer, layer + 5]))  # scaled, flipped, shifted
     assert sim == pytest.approx(np.array([[1, -1, 1], [-1, 1, -1], [1, -1, 1]]))
+
+
+def subject_table(values):
+    """One model, rows layer x subject of scores ``values[layer][subject]``, one row each."""
+    return pd.DataFrame([{"model": "m", "layer": layer, "subject": f"s{s}", "value": v}
+                         for layer, row in enumerate(values) for s, v in enumerate(row)])
+
+
+def test_chosen_layer_intervals_choose_the_layer_again_in_every_resample():
+    # layer 0 is best on average only through subject 0; layer 1 is steady
+    values = np.array([[0.9, 0.1, 0.1, 0.1], [0.3, 0.3, 0.3, 0.3]])
+    out = statistics.chosen_layer_intervals(subject_table(values), n_boot=400, seed=3).iloc[0]
+    assert out["layer"] == 0 and out["mean"] == pytest.approx(0.3)  # ties go to the first layer, as np.argmax
+    draws = np.random.default_rng(3).integers(0, 4, size=(400, 4))
+    best = [max(values[:, d].mean(axis=1)) for d in draws]  # by hand: the best layer's mean in each resample
+    chosen = [int(np.argmax(values[:, d].mean(axis=1))) for d in draws]
+    assert out["ci_low"] == pytest.approx(np.percentile(best, 2.5))
+    assert out["ci_high"] == pytest.approx(np.percentile(best, 97.5))
+    assert out["same_choice"] == pytest.approx(np.mean(np.array(chosen) == 0))
+    # never below the steady layer's 0.3: choosing again keeps every resample's best, unlike a fixed layer 0
+    assert out["ci_low"] >= 0.3 - 1e-12
+    one = statistics.chosen_layer_intervals(subject_table(values[:, :1])).iloc[0]
+    assert one["layer"] == 0 and np.isnan(one["ci_low"]) and np.isnan(one["same_choice"])

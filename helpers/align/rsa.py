@@ -87,7 +87,12 @@ def _unit_rows(x: np.ndarray, metric: str) -> np.ndarray:
 
 
 def minmax(x: np.ndarray) -> np.ndarray:
-    """Each column of ``x`` scaled to [0, 1] over the rows, a constant column to 0 (as scikit-learn's MinMaxScaler)."""
+    """Each column of ``x`` scaled to [0, 1] over the rows, a constant column to 0 (as scikit-learn's MinMaxScaler).
+
+    A column's extremes become exactly 0 and 1; MinMaxScaler's ``x * scale + min``
+    can miss 1 by one ulp, which breaks the tie of a row that holds the
+    maximum of two columns under the spearman metric.
+    """
     low, span = x.min(axis=0), np.ptp(x, axis=0)
     return (x - low) / np.where(span == 0, 1.0, span)
 

@@ -142,28 +142,77 @@ def model_scores(layers: pd.DataFrame, at: str = "best") -> pd.DataFrame:
     return layers.loc[pick].reset_index(drop=True).assign(at=at)
 
 
+def _subject_means(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per model, its mean score per layer (rows) and subject (columns), over folds."""
+    means = table.groupby(["model", "layer", "subject"])["value"].mean()
+    return {model: m.droplevel("model").unstack("subject") for model, m in means.groupby(level="model")}
+
+
+def _chosen(per_layer: np.ndarray, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each resample of subjects (``draws``: rows of subject indices), the best layer's position and score,
+    the layer chosen again inside the resample. ``per_layer``: layers x subjects."""
+    resampled = np.nanmean(per_layer[:, draws], axis=2)  # layers x draws
+    best = np.argmax(resampled, axis=0)
+    return best, resampled[best, np.arange(draws.shape[0])]
+
+
+def chosen_layer_intervals(table: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Each model's best layer with an interval that accounts for choosing it.
+
+    The best layer is the one with the highest mean over subjects (and
+    folds). Its interval resamples *subjects* with replacement ``n_boot``
+    times and chooses the best layer again inside every resample, so that
+    the luck of the choice is in the interval; ``same_choice`` is the share
+    of resamples that choose the same layer. One row per model: ``layer``,
+    ``mean`` (its score on all subjects), ``ci_low`` and ``ci_high`` (2.5
+    and 97.5 percentiles of the re-chosen best score), ``same_choice``.
+    With one subject the interval is NaN.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for model, per_layer in _subject_means(table).items():
+        values = per_layer.to_numpy()
+        n = values.shape[1]
+        means = np.nanmean(values, axis=1)
+        at = int(np.argmax(means))
+        row = {"model": model, "layer": int(per_layer.index[at]), "mean": float(means[at]), "n_subjects": n}
+        if n > 1:
+            best, scores = _chosen(values, rng.integers(0, n, size=(n_boot, n)))
+            low, high = np.percentile(scores, [2.5, 97.5])
+            row.update(ci_low=float(low), ci_high=float(high), same_choice=float(np.mean(best == at)))
+        else:
+            row.update(ci_low=np.nan, ci_high=np.nan, same_choice=np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def scaling_slope(table: pd.DataFrame, at: str = "best", n_boot: int = 1000, seed: int = 0) -> dict:
     """Slope of a score against log10(parameters) across the trained models of one measure, with a bootstrap interval.
 
     The score of a model is its mean over subjects and folds at its best (or
-    last) layer, the layer chosen on all subjects. The interval resamples
-    subjects with replacement (n_boot times), recomputing every model's mean
-    and the least-squares slope. With fewer than two trained model sizes
-    there is no slope (NaN).
+    last) layer. The interval resamples subjects with replacement (n_boot
+    times) and recomputes every model's mean and the least-squares slope; at
+    the best layer, the layer is chosen again inside each resample, so the
+    interval accounts for the choice. With fewer than two trained model
+    sizes there is no slope (NaN).
     """
     table = table[table["trained"]]
-    layer = model_scores(scored_layers({"m": table}), at).set_index("model")["layer"]
-    rows = table[table["layer"] == table["model"].map(layer)]
-    per_subject = rows.groupby(["model", "subject"])["value"].mean().unstack("subject")
-    x = np.log10(rows.groupby("model")["n_params_m"].first().loc[per_subject.index].to_numpy())
+    per_model = _subject_means(table)
+    sizes = table.groupby("model")["n_params_m"].first()
+    x = np.log10(sizes.loc[list(per_model)].to_numpy())
     if len(np.unique(x)) < 2:
         return {"slope": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n_models": len(x)}
-    slope = np.polyfit(x, per_subject.mean(axis=1).to_numpy(), 1)[0]
-    rng = np.random.default_rng(seed)
-    columns = per_subject.to_numpy()
-    draws = [np.polyfit(x, np.nanmean(columns[:, rng.integers(0, columns.shape[1], columns.shape[1])], axis=1), 1)[0]
-             for _ in range(n_boot)]
-    low, high = np.percentile(draws, [2.5, 97.5])
+    subjects = sorted(set(table["subject"]))
+    grids = [m.reindex(columns=subjects).to_numpy() for m in per_model.values()]
+    if at == "last":
+        grids = [g[-1:] for g in grids]
+    elif at != "best":
+        raise ValueError(f"at must be 'best' or 'last', got {at!r}.")
+    slope = np.polyfit(x, [np.nanmean(g, axis=1).max() for g in grids], 1)[0]
+    draws = np.random.default_rng(seed).integers(0, len(subjects), size=(n_boot, len(subjects)))
+    scores = np.array([_chosen(g, draws)[1] for g in grids])  # models x draws
+    fits = np.polyfit(x, scores, 1)[0]
+    low, high = np.percentile(fits, [2.5, 97.5])
     return {"slope": float(slope), "ci_low": float(low), "ci_high": float(high), "n_models": len(x)}
 
 

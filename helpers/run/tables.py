@@ -44,17 +44,44 @@ def scores(cfg: Scenario, measure: str, progress: bool = True) -> pd.DataFrame:
     return cells.table(cfg, measure, progress=progress)
 
 
-def headlines(cfg: Scenario, measures: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+def headlines(cfg: Scenario, measures: tuple[str, ...] | None = None,
+              depths: dict[str, tuple[float, ...]] | None = None) -> dict[str, pd.DataFrame]:
     """Each measure's headline rows (P@10 by CSLS for a decoder, every row of RSA and CKA), by its summary label.
 
-    ``measures``: default the scenario's ``grid_methods``. What the scaling,
-    layer and controls chapters compare across measures
+    ``measures``: default the scenario's ``grid_methods``. ``depths`` maps a
+    measure to the relative depths (0: embeddings, 1: last layer) at which
+    it is scored, for one too costly to score at every layer
+    (:func:`depth_layers`); the others are scored at every layer. What the
+    scaling, layer and controls chapters compare across measures
     (:func:`helpers.align.statistics.scored_layers`).
     """
     out = {}
     for name in cfg.grid_methods if measures is None else measures:
-        measure, table = MS.get(name), scores(cfg, name)
+        layers = depth_layers(cfg, depths[name]) if depths and name in depths else None
+        measure, table = MS.get(name), cells.table(cfg, name, layers=layers)
         out[measure.summary] = table[measure.headline(table).to_numpy()]
+    return out
+
+
+RIDGE_DEPTHS = (0.0, 0.5, 1.0)  # where the scaling and layer chapters score ridge when the grid does not
+
+
+def compared(cfg: Scenario) -> dict[str, pd.DataFrame]:
+    """The headlines the scaling and layer chapters compare: every measure of ``grid_methods``, and ridge beside
+    them; ridge at the first, middle and last layer (:data:`RIDGE_DEPTHS`) unless the grid scores it at every layer,
+    because each ridge cell fits an inner cross-validation per fold."""
+    names = tuple(dict.fromkeys(cfg.grid_methods + ("ridge",)))
+    return headlines(cfg, names, depths=None if "ridge" in cfg.grid_methods else {"ridge": RIDGE_DEPTHS})
+
+
+def depth_layers(cfg: Scenario, depths: tuple[float, ...]) -> dict[str, list[int]]:
+    """For every model of the scenario, the layers nearest the relative ``depths`` (0: embeddings, 1: last)."""
+    if not depths or min(depths) < 0 or max(depths) > 1:
+        raise ValueError(f"depths must be relative depths between 0 and 1, got {depths}.")
+    out = {}
+    for model in cfg.models:
+        last = lm_features(cfg, model).n_states - 1
+        out[model] = sorted({int(round(d * last)) for d in depths})
     return out
 
 
