@@ -110,14 +110,17 @@ def test_a_chapter_that_does_not_apply_is_replaced_by_a_note(tmp_path):
 
 @pytest.fixture(scope="module")
 def harry_potter_site(site, tmp_path_factory):
-    """The whole book on Harry-Potter-layout files (text in cells) that the simulator writes, read by the real loader."""
+    """The whole book on the paper's scenario (``protocol: published``, Procrustes, ridge and RSA in the grid), built
+    as a reader does with ``bash scripts/build_book.sh --scenario paper --set ...``, on Harry-Potter-layout files
+    (text in cells) that the simulator writes, read by the real loader."""
     out = tmp_path_factory.mktemp("hp_book")
     cache = str(site.parent / "cache")  # the smoke book's: the same text, so the same language-model features
     for n, rec in enumerate(pipeline.recordings(S.load("smoke", {"cache_dir": cache})), start=1):
         harry_potter.save(rec, harry_potter.file_path(out / "data", n))
-    overrides = {"data_dir": str(out / "data"), "download": False, "subjects": ["1", "2"],
-                 "models": ["all-MiniLM-L6-v2"], "cache_dir": cache}
-    return book.build("harry_potter", overrides, out).parent
+    book.main(["--scenario", "paper", "--out", str(out), "--set", f"data_dir={out / 'data'}", "--set", "download=false",
+               "--set", "subjects=[1, 2]", "--set", "models=[all-MiniLM-L6-v2]", "--set", "focus_model=all-MiniLM-L6-v2",
+               "--set", "n_permutations=20", "--set", f"cache_dir={cache}"])
+    return out / "html"
 
 
 def test_every_chapter_runs_on_real_dataset_files(harry_potter_site):
@@ -127,6 +130,7 @@ def test_every_chapter_runs_on_real_dataset_files(harry_potter_site):
     for chapter in CHAPTERS:
         html = (harry_potter_site / "notebooks" / f"{chapter}.html").read_text()
         assert "harry_potter" in html and "Traceback (most recent call last)" not in html
+        assert "<td>published</td>" in html  # the parameter table: protocol published
         assert "(simulated data)" not in html  # the loader's recordings are not labelled simulated
 
 
