@@ -142,3 +142,12 @@ def test_the_event_design_needs_a_smoothing_that_keeps_each_items_sample():
     with pytest.raises(ValueError, match="design: events .* Set smoothing: within_run"):
         S.load("default", {"design": "events"})
     assert S.load("default", {"design": "events", "smoothing": "within_run"}).design == "events"
+
+
+def test_the_published_dtype_is_float16_for_opt_and_float32_for_the_others():
+    from helpers.run import pipeline
+
+    published = S.load("paper")
+    assert [pipeline.lm_dtype(published, m) for m in ("opt-125m", "random:opt-1.3b", "gpt2", "bert-base")] == [
+        "float16", "float16", "float32", "float32"]
+    assert pipeline.lm_dtype(S.load("default", {"lm_dtype": "bfloat16"}), "opt-125m") == "bfloat16"
