@@ -23,6 +23,23 @@ def test_pca_fitted_on_some_rows_projects_every_row_as_scikit_learn_does():
         pca(x, 9, fit_rows=fit)
 
 
+def test_pca_signs_by_the_largest_loading_or_the_largest_score():
+    x = np.random.default_rng(4).standard_normal((25, 6)) * np.arange(1, 7)
+    loadings, scores = pca(x, 4), pca(x, 4, signs="scores")
+    np.testing.assert_allclose(np.abs(loadings), np.abs(scores), atol=1e-10)  # the same components, up to sign
+    # by hand, from the rule: in every component the row with the largest absolute score scores positive
+    for k in range(4):
+        assert scores[np.argmax(np.abs(scores[:, k])), k] > 0
+    # and with the default, the largest absolute loading of every component is positive
+    centred = x - x.mean(axis=0)
+    axes = np.linalg.lstsq(centred, loadings, rcond=None)[0]  # features x components: the loadings
+    for k in range(4):
+        assert axes[np.argmax(np.abs(axes[:, k])), k] > 0
+    assert not np.allclose(loadings, scores)  # the two rules disagree on some component here
+    with pytest.raises(ValueError, match=r"signs must be one of \('loadings', 'scores'\), got 'svd'"):
+        pca(x, 2, signs="svd")
+
+
 def test_rows_used_are_the_trs_with_weight_for_those_words():
     rec = make_recording(np.arange(10) * 0.5 + 20.0, n_voxels=3)
     options = {"method": "within_run"}

@@ -90,7 +90,7 @@ def test_pereira_words_get_their_sentences_responses(tmp_path):
                          examples_passagesentences=rng.standard_normal((len(sentences), 5)),
                          labelsPassageForEachSentence=np.ones((len(sentences), 1)))
     cfg = Scenario(dataset="pereira", data_dir=str(tmp_path), subjects=("M02",), models=("all-MiniLM-L6-v2",),
-                   brain_dims="voxels", cache_dir=str(tmp_path / "cache"))
+                   brain_dims="voxels", ks=(1, 5, 10), cache_dir=str(tmp_path / "cache"))  # 12 word types: k up to 10
     items = pipeline.stimulus_items(cfg)
     assert len(items) == 6 * len(sentences) and items[:6].tolist() == ["The", "old", "owl", "saw", "the", "moon."]
     rec = pipeline.recordings(cfg)[0]

@@ -176,7 +176,7 @@ def test_ladder_walks_from_the_published_computation_to_the_careful_protocol(bas
     assert p10.loc[("types", "window at each word's onset")] != p10.loc[("types", "published code")]
     summary = ladder.summary(table)
     shown = ladder.wide(summary)
-    assert list(shown.index) == list(ladder.LADDER) and shown.shape == (6, 4)
+    assert list(shown.index) == list(ladder.LADDER) and shown.shape == (len(ladder.LADDER), 4)
     text = ladder.sentences(summary)
     published = summary[(summary["rung"] == "published code") & (summary["split"] == "types") & (summary["retrieval"] == "csls")]
     assert f"{published['mean'].iloc[0]:.3f}" in text[0] and f"{published['chance_permuted'].iloc[0]:.3f}" in text[0]

@@ -163,7 +163,7 @@ def retrieval_scores(
                 pool = np.unique(index[test])
                 correct = np.searchsorted(pool, index[test])
             if max(ks) > len(pool):
-                raise ValueError(f"k = {max(ks)} exceeds the {len(pool)} candidate types of fold {fold}.")
+                raise ValueError(f"k = {max(ks)} exceeds the {len(pool)} candidate types of fold {fold}; ask for smaller k (scenario field ks).")
             x = per_fold[at] if per_fold else brain
             x = _min_max(x) if scaling == "minmax" else x - x[train].mean(axis=0)
             mapping = make_map().fit(x[train], lm[index[train]], groups=occurrence_types[train])

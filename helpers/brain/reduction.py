@@ -2,23 +2,33 @@
 
 The paper reduces each subject's TR x voxel matrix to ``min(n_trs, model_dim)``
 components before smoothing, and reduces language-model vectors when they are
-wider than the brain side. One function does both, deterministically (the
-sign of each component is fixed so that its largest loading is positive).
+wider than the brain side. One function does both, deterministically: the
+sign of each component is fixed so that its largest loading is positive
+(``signs="loadings"``), or, as scikit-learn's PCA up to version 1.4 fixes it
+(its ``svd_flip`` decided by the scores), so that the row with the largest
+absolute score on it scores positive (``signs="scores"``). The two can differ
+for any component, which matters wherever a scaling that is not symmetric
+about zero (min-max) follows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+SIGNS = ("loadings", "scores")  # what decides each component's sign: its largest loading, or its largest score
 
-def pca(x: np.ndarray, n_components: int, fit_rows: np.ndarray | None = None) -> np.ndarray:
+
+def pca(x: np.ndarray, n_components: int, fit_rows: np.ndarray | None = None, signs: str = "loadings") -> np.ndarray:
     """Scores of the rows of ``x`` on its first ``n_components`` principal axes.
 
     The axes (and the centring mean) are fitted on ``fit_rows`` (a boolean
     mask or indices; default: every row), and every row is projected on
     them. The result has shape ``(n_rows, n_components)`` and the dtype of
-    ``x``.
+    ``x``. ``signs`` (:data:`SIGNS`): see the module docstring; with
+    ``"scores"`` the largest score is taken over the fitted rows.
     """
+    if signs not in SIGNS:
+        raise ValueError(f"signs must be one of {SIGNS}, got {signs!r}.")
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"PCA needs a 2-D array (samples x features), got shape {x.shape}.")
@@ -30,8 +40,8 @@ def pca(x: np.ndarray, n_components: int, fit_rows: np.ndarray | None = None) ->
             f"{n_components}; ask for fewer components (scenario field brain_dims)."
         )
     mean = fitted.mean(axis=0, dtype=np.float64).astype(x.dtype)
-    _, s, vt = np.linalg.svd(fitted - mean, full_matrices=False)
-    vt = vt[:n_components]
-    signs = np.sign(vt[np.arange(n_components), np.argmax(np.abs(vt), axis=1)])
-    signs[signs == 0] = 1
-    return ((x - mean) @ (vt * signs[:, None]).T).astype(x.dtype, copy=False)
+    u, _, vt = np.linalg.svd(fitted - mean, full_matrices=False)
+    u, vt, at = u[:, :n_components], vt[:n_components], np.arange(n_components)
+    pivots = vt[at, np.argmax(np.abs(vt), axis=1)] if signs == "loadings" else u[np.argmax(np.abs(u), axis=0), at]
+    flip = np.where(pivots < 0, -1.0, 1.0)
+    return ((x - mean) @ (vt * flip[:, None]).T).astype(x.dtype, copy=False)

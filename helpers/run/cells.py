@@ -73,12 +73,12 @@ def cells(cfg: Scenario, models=None, measures=None, layers: dict[str, list[int]
 
 def key(cfg: Scenario, cell: Cell) -> dict:
     """What a cell's rows depend on: the measure and its fields, the split's fields where it fits a map,
-    the subject's recording, the smoothing and the brain side's width, the model's features, the layer."""
+    the subject's recording, the smoothing, the brain side's width and PCA signs, the model's features, the layer."""
     measure = MS.get(cell.measure)
     return steps.key("cell", cfg, measure=measure.name, measure_version=measure.version,
                      settings=cfg.fields(*measure.fields), split=cfg.fields(*SPLIT_FIELDS) if measure.fits_map else None,
                      recording=recording_key(cfg, cell.subject), smoothing=smoothing_options(cfg),
-                     brain_dims=cfg.brain_dims, features=features_key(cfg, cell.model)[0], layer=cell.layer)
+                     brain_dims=cfg.brain_dims, pca_signs=cfg.value("pca_signs"), features=features_key(cfg, cell.model)[0], layer=cell.layer)
 
 
 def compute(cfg: Scenario, cell: Cell) -> pd.DataFrame:
@@ -151,6 +151,7 @@ def subject_brain(cfg: Scenario, rec: Recording | SentenceRecording, width: int 
     if cfg.pca_fit != "train" or k is None or splits is None:
         return brain_vectors(cfg, rec, k, outside)[keep]
     slot = {"recording": recording_key(cfg, rec.subject), "smoothing": smoothing_options(cfg), "k": k,
+            "pca_signs": cfg.value("pca_signs"),
             "split": cfg.fields(*SPLIT_FIELDS), "keep": digest({"keep": np.flatnonzero(~keep)}), "outside": outside}
     kept, every = np.flatnonzero(keep), np.arange(len(keep))
     return BRAINS.get("fold brains", slot, lambda: [

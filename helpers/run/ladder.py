@@ -26,31 +26,40 @@ from .scenario import PROTOCOLS, Scenario
 LADDER = {
     "published code": {},
     "window at each word's onset": {"smoothing": "paper"},
+    "PCA signs by the largest loading": {"pca_signs": "loadings"},
     "CSLS over 10 neighbours": {"csls_neighbours": 10},
     "types dealt by the scenario's seed": {"fold_rule": "shuffled"},
     "CSLS neighbourhood of test rows": {"csls_reference": "test"},
     "centred, not min-max (careful)": {"protocol": "careful"},
 }
+# The ridge chapter's ladder: the published ridge, then the book's ridge with everything else published, then careful.
+RIDGE_LADDER = {
+    "published code": {},
+    "ridge with one penalty from inner folds over types": {"ridge_protocol": "careful"},
+    "careful protocol": {"protocol": "careful"},
+}
 SPLITS = ("types", "blocks")
 RETRIEVALS = {"csls": "CSLS", "cosine": "nearest neighbour"}
 
 
-def rungs(cfg: Scenario) -> dict[str, Scenario]:
-    """The scenario of every rung: ``cfg`` with its protocol fields emptied, under ``published``, plus the
-    rung's changes and those of the rungs above it."""
+def rungs(cfg: Scenario, steps: dict[str, dict] = LADDER) -> dict[str, Scenario]:
+    """The scenario of every rung of ``steps``: ``cfg`` with its protocol fields emptied, under ``published``,
+    plus the rung's changes and those of the rungs above it."""
     base = dataclasses.replace(cfg, protocol="published", **{field: None for field in PROTOCOLS["published"]})
     out, changes = {}, {}
-    for label, change in LADDER.items():
+    for label, change in steps.items():
         changes.update(change)
         out[label] = dataclasses.replace(base, **changes)
     return out
 
 
-def ladder(cfg: Scenario, model: str, layer: int, measure: str | None = None, metric: str = "P@10") -> pd.DataFrame:
-    """One model layer scored by ``measure`` (default :func:`helpers.run.tables.decoder`) on every rung and
-    under both splits: the ``metric`` rows of the cells, with the columns ``rung`` and ``split``."""
+def ladder(cfg: Scenario, model: str, layer: int, measure: str | None = None, metric: str = "P@10",
+           steps: dict[str, dict] = LADDER) -> pd.DataFrame:
+    """One model layer scored by the decoder ``measure`` (default :func:`helpers.run.tables.decoder`) on every
+    rung of ``steps`` and under both splits: the ``metric`` rows of the cells, with the columns ``rung`` and
+    ``split``."""
     parts = []
-    todo = [(label, split, rung) for label, rung in rungs(cfg).items() for split in SPLITS]
+    todo = [(label, split, rung) for label, rung in rungs(cfg, steps).items() for split in SPLITS]
     for label, split, rung in tqdm(todo, desc="ladder"):
         rows = tables.at_layer(dataclasses.replace(rung, split=split), model, layer, measure)
         parts.append(rows[rows["metric"] == metric].assign(rung=label))
@@ -60,7 +69,7 @@ def ladder(cfg: Scenario, model: str, layer: int, measure: str | None = None, me
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95 % interval over subjects and folds per rung, split and retrieval, rungs in ladder order."""
     out = statistics.summarise(table, ["rung", "split", "retrieval"])
-    out["rung"] = pd.Categorical(out["rung"], categories=list(LADDER), ordered=True)
+    out["rung"] = pd.Categorical(out["rung"], categories=list(dict.fromkeys(table["rung"])), ordered=True)
     return out.sort_values(["rung", "split", "retrieval"]).reset_index(drop=True)
 
 
@@ -88,7 +97,7 @@ def sentences(summary_table: pd.DataFrame, metric: str = "P@10") -> list[str]:
     careful protocol land under each split against the permutation null (and k/n), and which single step moves
     the score most."""
     s = summary_table.set_index(["rung", "split", "retrieval"])
-    names = list(LADDER)
+    names = list(summary_table["rung"].cat.categories)
     chance = float(summary_table["chance"].mean())
     out = []
     for split in SPLITS:

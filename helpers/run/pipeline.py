@@ -263,11 +263,12 @@ def brain_vectors(cfg: Scenario, recording: Recording | SentenceRecording, n_com
     <helpers.run.tables.smoothing_variants>` scores only the others).
     """
     options = smoothing_options(cfg)
+    signs = cfg.value("pca_signs")
     key = steps.key("brain", cfg, recording=recording_key(cfg, recording.subject), smoothing=options,
-                    outside=outside, n_components=n_components)
+                    outside=outside, n_components=n_components, pca_signs=signs)
 
     def make() -> dict[str, np.ndarray]:
-        data = recording.data if n_components is None else pca(recording.data, n_components)
+        data = recording.data if n_components is None else pca(recording.data, n_components, signs=signs)
         return {"vectors": word_vectors(recording, data, options, outside)}
 
     return cache(cfg).arrays("brain", key, make)["vectors"]
@@ -285,4 +286,5 @@ def training_brain_vectors(cfg: Scenario, recording: Recording | SentenceRecordi
     """
     options = smoothing_options(cfg)
     rows = rows_used(recording, options, train_words, outside)
-    return word_vectors(recording, pca(recording.data, n_components, fit_rows=rows), options, outside)
+    return word_vectors(recording, pca(recording.data, n_components, fit_rows=rows, signs=cfg.value("pca_signs")),
+                        options, outside)

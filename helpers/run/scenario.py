@@ -25,6 +25,7 @@ from ..align.evaluation import CANDIDATE_SETS, CSLS_REFERENCES, SCALINGS
 from ..align.folds import FOLD_RULES, SPLITS
 from ..align.ridge import DEFAULT_ALPHAS, RIDGE_PROTOCOLS
 from ..align.rsa import METRICS as RSA_METRICS, RSA_SCALINGS, RSA_UNITS
+from ..brain.reduction import SIGNS as PCA_SIGNS
 from ..brain.smoothing import KERNELS, METHODS, PAPER_WINDOW
 from ..data import datasets as D
 from ..data.recording import BAD_VOXELS
@@ -42,10 +43,10 @@ PCA_FITS = ("all", "train")
 # paper describes the method; "careful": the protocol this book argues for. Each point is its own field, so that one
 # can be changed at a time (helpers.run.tables.LADDER walks from "published" to "careful").
 PROTOCOLS = {
-    "published": {"smoothing": "published", "lm_dtype": "published", "fold_rule": "published", "csls_neighbours": 100,
+    "published": {"smoothing": "published", "pca_signs": "scores", "lm_dtype": "published", "fold_rule": "published", "csls_neighbours": 100,
                   "csls_reference": "all", "scaling": "minmax",
                   "ridge_protocol": "published", "rsa_units": "occurrences", "rsa_scaling": "minmax"},
-    "careful": {"smoothing": "paper", "lm_dtype": "auto", "fold_rule": "shuffled", "csls_neighbours": 10,
+    "careful": {"smoothing": "paper", "pca_signs": "loadings", "lm_dtype": "auto", "fold_rule": "shuffled", "csls_neighbours": 10,
                 "csls_reference": "test", "scaling": "centre",
                 "ridge_protocol": "careful", "rsa_units": "types", "rsa_scaling": "none"},
 }
@@ -53,6 +54,7 @@ PROTOCOLS["paper"] = {**PROTOCOLS["published"], "smoothing": "paper"}
 # The values of the protocol's fields that have a fixed set of choices (None, the protocol's, is always allowed).
 CHOICES = {
     "smoothing": METHODS,
+    "pca_signs": PCA_SIGNS,
     "lm_dtype": LM_DTYPES,
     "fold_rule": FOLD_RULES,
     "csls_reference": CSLS_REFERENCES,
@@ -93,6 +95,7 @@ class Scenario:
     lookforward: float = PAPER_WINDOW["lookforward"]
     delay: float = PAPER_WINDOW["delay"]
     brain_dims: str | int = "model"
+    pca_signs: str | None = None  # each PCA component's sign: its largest "loadings" or (scikit-learn 1.4) "scores" positive
     # language models
     models: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M", "gemma-3-270m",
                                "random:all-MiniLM-L6-v2", "random:SmolLM2-135M", "random:gemma-3-270m")
@@ -246,7 +249,7 @@ class Scenario:
 GROUPS = {
     "data": ("name", "dataset", "seed", "data_dir", "subjects", "download", "experiment", "tr", "bad_voxels"),
     "simulated experiment": ("design", "n_subjects", "n_voxels", "n_runs", "snr", "planted_model", "planted_layer"),
-    "TRs to words": ("smoothing", "kernel", "lookback", "lookforward", "delay", "brain_dims", "pca_fit"),
+    "TRs to words": ("smoothing", "kernel", "lookback", "lookforward", "delay", "brain_dims", "pca_fit", "pca_signs"),
     "language models": ("models", "context", "pooling", "lm_dtype", "focus_model", "focus_layer"),
     "alignment": ("protocol", "scaling", "csls_reference", "n_folds", "split", "fold_rule", "buffer_s", "csls_neighbours",
                   "candidates", "ks", "ridge_protocol", "ridge_alphas", "rsa_metric", "rsa_units", "rsa_scaling",

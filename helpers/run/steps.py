@@ -22,7 +22,8 @@ class Step:
 
 
 # folds and retrieval
-PROTOCOL = ("n_folds", "split", "buffer_s", "seed", "csls_neighbours", "candidates", "ks", "scaling", "csls_reference", "pca_fit")
+PROTOCOL = ("n_folds", "split", "fold_rule", "buffer_s", "seed", "csls_neighbours", "candidates", "ks", "scaling", "csls_reference",
+            "pca_fit", "pca_signs")
 
 STEPS: dict[str, Step] = {
     "features": Step(4, ("context", "pooling")),
