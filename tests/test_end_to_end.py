@@ -77,7 +77,7 @@ def test_same_seed_same_numbers_and_another_seed_differs(base, tmp_path):
     assert not np.array_equal(first["value"].to_numpy(), other["value"].to_numpy())
     columns = {"dataset", "simulated", "subject", "model", "layer", "method", "split", "fold", "retrieval", "metric", "value", "chance"}
     assert columns <= set(first.columns)
-    assert len(first) == 2 * 7 * 4 * 2 * 3  # subjects x layers x folds x retrievals x metrics
+    assert len(first) == 2 * 7 * 4 * 2 * len(base.ks)  # subjects x layers x folds x retrievals x metrics
 
 
 def test_a_changed_parameter_never_reuses_a_cache_entry(base):

@@ -32,7 +32,7 @@ def test_one_row_per_cell_and_no_duplicates(tiny, local):
     assert local.computed == len(grid.cells(tiny)) == N_CELLS and local.skipped == 0 and not local.failed
     table = local.table
     counts = table.groupby("method").size().to_dict()
-    assert counts == {"procrustes": 3 * 4 * 2 * 3, "rsa": 3, "cka": 3}  # layers x folds x retrievals x ks
+    assert counts == {"procrustes": 3 * 4 * 2 * 6, "rsa": 3, "cka": 3}  # layers x folds x retrievals x ks (1 ... 100)
     assert not table.duplicated(subset=CELL_COLUMNS).any()
     assert {"family", "n_params_m", "relative_depth", "chance", "value", "subject"} <= set(table.columns)
 

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 
 from helpers.brain.smoothing import (
-    METHODS, hrf_weights, lag_by_run, paper_grid, paper_weights, paper_window_report, paper_windows, smooth,
-    window_fits, window_lag, within_run_weights, word_weights,
+    METHODS, hrf_weights, paper_grid, paper_weights, paper_window_report, paper_windows, smooth,
+    window_fits, within_run_weights, word_weights,
 )
+from helpers.brain.window_lag import lag_by_run, window_lag
 from tests.conftest import make_recording
 from tests.reference import paper_grid_loop, paper_loop, published_loop, within_run_loop
 

@@ -5,11 +5,9 @@ thousands of voxels) to language-model vectors (hundreds of dimensions) with
 one penalty for all outputs. Encoding maps language-model vectors to every
 voxel with one penalty per voxel (:func:`encoding_scores`).
 
-:class:`PublishedRidge` is the decoder of the published code of Li et al.
-(2023) instead: kernel ridge without intercept, one penalty per output
-dimension chosen by unshuffled folds over the rows in their order, scored by
-``1 - R^2``. The scenario field ``ridge_protocol`` picks it ("published") or
-:class:`Ridge` ("careful"); see :data:`RIDGE_PROTOCOLS`.
+:class:`PublishedRidge` is the published code's decoder (Li et al. 2023):
+kernel ridge without intercept, a penalty per output chosen by unshuffled
+folds, scored by ``1 - R^2``; ``ridge_protocol`` picks it or :class:`Ridge`.
 
 All penalties come from one decomposition per data split
 (:mod:`helpers.align.ridge_cv`): predictions of held-out rows under every

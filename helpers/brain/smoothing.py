@@ -12,8 +12,7 @@ repository):
    ``a + 0.5, a + 1.0, ...``, every step strictly before ``b``; after the last onset ``c``, ``c + 0.5,
    c + 1.0, ...`` up to the last TR's start (included if it is one of these steps). A gap of 2 s or less is
    not filled: one grid time stands for the whole gap. Onsets 20.0, 20.5, 21.0, 25.0 with a last TR at 30 s
-   give 20.0, 20.5, 21.0, 21.5, ..., 24.5, 25.0, 25.5, ..., 30.0; onsets 20.0, 24.3 with a last TR at 29 s
-   give 20.0, 20.5, ..., 24.0, 24.3, 24.8, ..., 28.8.
+   give 20.0, 20.5, 21.0, 21.5, ..., 24.5, 25.0, 25.5, ..., 30.0.
 2. **TR of a grid time.** Grid time ``t`` holds the first TR starting at or after it (``tr_times[j-1] < t
    <= tr_times[j]``): a grid time equal to a TR's start holds that TR, one 0.5 s later the next. TRs before
    the first word are never used.
@@ -32,11 +31,9 @@ grid. Neither is an error (``outside`` is accepted and ignored; :func:`window_fi
 :func:`paper_window_report` counts such words. Where the authors' code departs from the rule, has no
 answer, or depends on rounding, this method keeps to the rule:
 
-* the window of word ``i`` is placed from its onset; the authors' code places it from the ``i``-th *grid*
-  time, which is the same up to the first filled rest (in Harry Potter, the whole first run) and earlier
-  after it, by the length of the rests filled so far (``"published"`` does this);
-* an empty window (both ends at one grid index, e.g. both clamped at the end) takes the single slot at its
-  start; the authors' code gives a zero vector (so does ``"published"``);
+* the window of word ``i`` is placed from its onset; the authors' code places it from the ``i``-th *grid* time;
+* an empty window (both ends at one grid index) takes the single slot at its start; the authors' code gives
+  a zero vector;
 * times less than 1e-9 s apart count as equal; the authors' code compares floats exactly, which matters
   only for onsets that are not exact binary fractions (20.3 s, not 20.25 s);
 * a TR that holds no grid time (only possible for TRs shorter than 2 s) is not used; the authors' code gives
@@ -46,17 +43,10 @@ answer, or depends on rounding, this method keeps to the rule:
   TR); a grid time after the last TR's start (a word shown during the last TR) holds the last TR.
 
 ``"published"`` follows the authors' code on the first two of these points, and is ``"paper"`` otherwise:
-
-* **Anchor.** Word ``i``'s window is placed from ``g_i``, the ``i``-th time of the grid, in place of its
-  onset: its targets are ``g_i - lookback + delay`` and ``g_i + word_duration + lookforward + delay``. The
-  grid holds every onset, so ``g_i`` is the onset itself until the first filled gap; from there on, each
-  fill step pushes the onsets one place further along the grid, and the window trails the word (by the
-  time filled so far, where words come every 0.5 s; :func:`window_lag` per word, :func:`lag_by_run` per
-  run). In Harry Potter every run but the first starts after a rest, so its windows lag by all the rests
-  before it.
-* **Empty windows.** A window whose two ends fall on the same grid index gets no slot: its row is zero
-  (the authors' Gaussian of size 0), so not every row sums to 1. :func:`window_fits` still counts such a
-  word as fitting, since the authors' code keeps its zero vector.
+word ``i``'s window is placed from ``g_i``, the ``i``-th grid time, in place of its onset (the same until
+the first filled gap, after which the window trails the word: :mod:`helpers.brain.window_lag`); and an
+empty window gets no slot, so its row is zero (the authors' Gaussian of size 0) and still counts as fitting
+in :func:`window_fits`, since the authors' code keeps its zero vector.
 
 ``"within_run"``: an earlier reading that keeps each window inside its word's run
 (:func:`within_run_weights`). ``"hrf"``: each TR is weighted by the area of the canonical (Glover) HRF's
@@ -71,7 +61,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from ..data.recording import Recording
@@ -85,7 +74,7 @@ GRID_METHODS = ("paper", "published")  # the methods on the grid of paper_grid
 KERNELS = ("gaussian", "boxcar")
 OUTSIDE = ("error", "ignore")
 HRF_POSITIVE_S = 9.5
-_EPS = 1e-9
+EPS_S = 1e-9  # times closer than this count as equal
 
 
 def _check_seconds(**values: float) -> None:
@@ -113,8 +102,6 @@ def _kernel_weights(rows: np.ndarray, lengths: np.ndarray, kernel: str) -> np.nd
     return shape / np.bincount(rows, weights=shape, minlength=len(lengths))[rows]
 
 
-# ---------------------------------------------------------------------------------------------------- "paper"
-
 
 class PaperWindows(NamedTuple):
     """Where the ``"paper"`` or ``"published"`` windows lie (see :func:`paper_windows`).
@@ -139,8 +126,8 @@ def paper_grid(recording: Recording) -> np.ndarray:
     onsets, last_tr = recording.onsets, recording.tr_times[-1]
     gaps = np.diff(onsets)
     # steps a + 0.5 m, m >= 1, strictly before the next onset b: m < (b - a) / 0.5
-    n_fill = np.where(gaps > FILL_GAP_S + _EPS, np.ceil((gaps - _EPS) / GRID_S).astype(np.int64) - 1, 0)
-    n_tail = max(int(np.floor((last_tr - onsets[-1] + _EPS) / GRID_S)), 0)
+    n_fill = np.where(gaps > FILL_GAP_S + EPS_S, np.ceil((gaps - EPS_S) / GRID_S).astype(np.int64) - 1, 0)
+    n_tail = max(int(np.floor((last_tr - onsets[-1] + EPS_S) / GRID_S)), 0)
     counts = np.r_[n_fill, n_tail] + 1  # each onset and the steps that follow it
     step = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     return np.repeat(onsets, counts) + GRID_S * step
@@ -151,7 +138,7 @@ def _closest(grid: np.ndarray, targets: np.ndarray) -> np.ndarray:
     if len(grid) == 1:
         return np.zeros(len(targets), dtype=np.int64)
     after = np.clip(np.searchsorted(grid, targets, side="left"), 1, len(grid) - 1)  # first time >= target
-    later = grid[after] - targets < targets - grid[after - 1] - _EPS
+    later = grid[after] - targets < targets - grid[after - 1] - EPS_S
     pick = np.where(later, after, after - 1)
     pick = np.where(targets <= grid[0], 0, np.where(targets >= grid[-1], len(grid) - 1, pick))
     return np.searchsorted(grid, grid[pick], side="left")
@@ -169,7 +156,7 @@ def paper_windows(recording: Recording, lookback: float = PAPER_WINDOW["lookback
     _check_seconds(lookback=lookback, lookforward=lookforward, delay=delay, word_duration=word_duration)
     rec = recording
     grid = paper_grid(rec)
-    grid_tr = np.minimum(np.searchsorted(rec.tr_times, grid - _EPS, side="left"), rec.n_trs - 1)
+    grid_tr = np.minimum(np.searchsorted(rec.tr_times, grid - EPS_S, side="left"), rec.n_trs - 1)
     anchor = rec.onsets if method == "paper" else grid[: len(rec.onsets)]  # the grid holds every onset
     first = anchor - lookback + delay
     last = anchor + word_duration + lookforward + delay
@@ -177,35 +164,7 @@ def paper_windows(recording: Recording, lookback: float = PAPER_WINDOW["lookback
     empty = stop <= start
     if method == "paper":
         stop = np.maximum(stop, start + 1)
-    return PaperWindows(grid, grid_tr, start, stop, first < grid[0] - _EPS, last > grid[-1] + _EPS, empty)
-
-
-def window_lag(recording: Recording) -> np.ndarray:
-    """Per word, the seconds by which the anchor of its ``"published"`` window lags its onset: ``onset_i - g_i``.
-
-    ``g_i`` is the ``i``-th grid time. The lag is 0 up to the first filled gap and positive after it; where
-    the grid steps by 0.5 s throughout, it is the time filled so far. The window's options (lookback, delay,
-    ...) shift both anchors alike, so they do not change the lag and are not taken.
-    """
-    return recording.onsets - paper_grid(recording)[: len(recording.onsets)]
-
-
-def lag_by_run(recording: Recording) -> pd.DataFrame:
-    """:func:`window_lag` per run (of the words, :meth:`~helpers.data.recording.Recording.word_runs`), a DataFrame.
-
-    One row per run: ``run``, ``n_words``, ``words_lagged`` (lag over 1e-9 s), ``share_lagged``,
-    ``median_lag_s``, ``max_lag_s`` (NaN for a run without words).
-    """
-    lag, word_runs = window_lag(recording), recording.word_runs()
-    rows = []
-    for run in np.unique(recording.runs):
-        own = lag[word_runs == run]
-        lagged = int((own > _EPS).sum())
-        rows.append({"run": run, "n_words": len(own), "words_lagged": lagged,
-                     "share_lagged": lagged / len(own) if len(own) else np.nan,
-                     "median_lag_s": float(np.median(own)) if len(own) else np.nan,
-                     "max_lag_s": float(own.max()) if len(own) else np.nan})
-    return pd.DataFrame(rows)
+    return PaperWindows(grid, grid_tr, start, stop, first < grid[0] - EPS_S, last > grid[-1] + EPS_S, empty)
 
 
 def _window_slots(windows: PaperWindows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -276,13 +235,11 @@ def paper_window_report(recording: Recording, lookback: float = PAPER_WINDOW["lo
     }
 
 
-# ----------------------------------------------------------------------------------------------- "within_run"
-
 
 def _tr_of_times(rec: Recording, times: np.ndarray) -> np.ndarray:
     """Index of the TR that each time falls in, or -1 where no TR covers it."""
-    index = np.searchsorted(rec.tr_times, times + _EPS, side="right") - 1
-    inside = (index >= 0) & (times < rec.tr_times[np.maximum(index, 0)] + rec.tr - _EPS)
+    index = np.searchsorted(rec.tr_times, times + EPS_S, side="right") - 1
+    inside = (index >= 0) & (times < rec.tr_times[np.maximum(index, 0)] + rec.tr - EPS_S)
     return np.where(inside, index, -1)
 
 
@@ -290,8 +247,8 @@ def _within_run_slots(rec: Recording, lookback, lookforward, delay, word_duratio
     """Per word: the TR of every slot of its window (-1 if unscanned), and whether the window fits."""
     _check_seconds(lookback=lookback, lookforward=lookforward, delay=delay, word_duration=word_duration)
     t0 = rec.tr_times[0]
-    first = np.floor((rec.onsets - lookback + delay - t0) / GRID_S + 0.5 + _EPS).astype(np.int64)
-    last = np.floor((rec.onsets + word_duration + lookforward + delay - t0) / GRID_S + 0.5 + _EPS).astype(np.int64)
+    first = np.floor((rec.onsets - lookback + delay - t0) / GRID_S + 0.5 + EPS_S).astype(np.int64)
+    last = np.floor((rec.onsets + word_duration + lookforward + delay - t0) / GRID_S + 0.5 + EPS_S).astype(np.int64)
     lengths = last - first + 1
     rows = np.repeat(np.arange(len(first)), lengths)
     slots = np.repeat(first, lengths) + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -340,8 +297,6 @@ def within_run_weights(recording: Recording, lookback: float = PAPER_WINDOW["loo
     return matrix.tocsr()
 
 
-# ------------------------------------------------------------------------------------------------------ "hrf"
-
 
 def _hrf_parts(rec: Recording):
     """Rows, TR columns and weights of the HRF method, and which words fit."""
@@ -356,7 +311,7 @@ def _hrf_parts(rec: Recording):
         return np.interp(np.clip(x, 0.0, HRF_POSITIVE_S), grid, area)
 
     n_span = int(np.ceil(HRF_POSITIVE_S / rec.tr)) + 2
-    start = np.searchsorted(rec.tr_times, rec.onsets + _EPS, side="right") - 1
+    start = np.searchsorted(rec.tr_times, rec.onsets + EPS_S, side="right") - 1
     cols = start[:, None] + np.arange(n_span)[None, :]
     inside = (cols >= 0) & (cols < rec.n_trs)
     safe = np.clip(cols, 0, rec.n_trs - 1)
@@ -368,7 +323,7 @@ def _hrf_parts(rec: Recording):
     # the lobe must also be fully scanned: the TRs must reach onset + 9.5 s
     last_needed = rec.onsets + HRF_POSITIVE_S
     scanned_until = np.where(same_run, rec.tr_times[safe] + rec.tr, -np.inf).max(axis=1)
-    fits &= scanned_until >= last_needed - _EPS
+    fits &= scanned_until >= last_needed - EPS_S
     weights = np.where(same_run, weights, 0.0)
     weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-300)
     rows = np.repeat(np.arange(len(rec.onsets)), n_span)
@@ -388,8 +343,6 @@ def _check_hrf_options(options: dict) -> None:
     if unused:
         raise ValueError(f"the hrf method takes no {', '.join(unused)}: its window is the HRF itself.")
 
-
-# ------------------------------------------------------------------------------------------------- any method
 
 
 def window_fits(recording: Recording, method: str = "paper", **options) -> np.ndarray:

@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..brain.smoothing import paper_weights, window_lag, word_weights
+from ..brain.smoothing import paper_weights, word_weights
+from ..brain.window_lag import window_lag
 from ..data import words as W
 from ..data.recording import Recording
 from .style import simulated_tag

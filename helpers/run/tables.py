@@ -63,15 +63,15 @@ def headlines(cfg: Scenario, measures: tuple[str, ...] | None = None,
     return out
 
 
-RIDGE_DEPTHS = (0.0, 0.5, 1.0)  # where the scaling and layer chapters score ridge when the grid does not
+SAMPLED_DEPTHS = (0.0, 0.5, 1.0)  # where compared() scores a measure that the grid does not
 
 
-def compared(cfg: Scenario) -> dict[str, pd.DataFrame]:
-    """The headlines the scaling and layer chapters compare: every measure of ``grid_methods``, and ridge beside
-    them; ridge at the first, middle and last layer (:data:`RIDGE_DEPTHS`) unless the grid scores it at every layer,
-    because each ridge cell fits an inner cross-validation per fold."""
-    names = tuple(dict.fromkeys(cfg.grid_methods + ("ridge",)))
-    return headlines(cfg, names, depths=None if "ridge" in cfg.grid_methods else {"ridge": RIDGE_DEPTHS})
+def compared(cfg: Scenario, also: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
+    """The headlines the scaling and layer chapters compare: every measure of ``grid_methods``, and the measures
+    ``also`` beside them, each of those at the first, middle and last layer (:data:`SAMPLED_DEPTHS`) unless the grid
+    scores it at every layer (for a costly measure: a ridge cell fits an inner cross-validation per fold)."""
+    extra = tuple(name for name in also if name not in cfg.grid_methods)
+    return headlines(cfg, cfg.grid_methods + extra, depths={name: SAMPLED_DEPTHS for name in extra})
 
 
 def depth_layers(cfg: Scenario, depths: tuple[float, ...]) -> dict[str, list[int]]:

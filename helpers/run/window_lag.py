@@ -15,7 +15,7 @@ import dataclasses
 import pandas as pd
 
 from ..align import statistics
-from ..brain.smoothing import lag_by_run
+from ..brain.window_lag import lag_by_run
 from ..data.recording import Recording
 from . import tables
 from .pipeline import recordings
