@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from helpers.run import ladder, pipeline, tables
+from helpers.run import ladder, pipeline, tables, window_lag
 from helpers.run.scenario import Scenario
 
 PLANTED = 3
@@ -177,10 +177,22 @@ def test_ladder_walks_from_the_published_computation_to_the_careful_protocol(bas
     summary = ladder.summary(table)
     shown = ladder.wide(summary)
     assert list(shown.index) == list(ladder.LADDER) and shown.shape == (len(ladder.LADDER), 4)
-    text = ladder.sentences(summary)
-    published = summary[(summary["rung"] == "published code") & (summary["split"] == "types") & (summary["retrieval"] == "csls")]
-    assert f"{published['mean'].iloc[0]:.3f}" in text[0] and f"{published['chance_permuted'].iloc[0]:.3f}" in text[0]
-    assert "(null " in shown.iloc[0, 0] and len(text) in (2, 3)
+    text = " ".join(ladder.sentences(summary))
+    published = summary[(summary["rung"] == "published code") & (summary["condition"] == "types split, CSLS")].iloc[0]
+    assert f"types split, CSLS, P@10: {published['mean']:.3f}" in text and f"{published['chance_permuted']:.3f}" in text
+    row = summary.iloc[0]
+    assert shown.loc[row["rung"], row["condition"]] == f"{row['mean']:.3f} ± {row['ci95']:.3f} ({row['chance_permuted']:.3f})"
+
+
+def test_rsa_ladder_has_one_condition_and_reads_the_permutation_null(base):
+    table = ladder.ladder(dataclasses.replace(base, snr=5.0, n_permutations=20), "all-MiniLM-L6-v2", PLANTED,
+                          measure="rsa", steps=ladder.RSA_LADDER)
+    summary = ladder.summary(table)
+    assert list(summary["rung"]) == list(ladder.RSA_LADDER) and set(summary["condition"]) == {"RSA (rho)"}
+    assert (table.loc[table["rung"] == "published code", "n_items"] == len(pipeline.occurrence_types(base))).all()
+    assert (table.loc[table["rung"] != "published code", "n_items"] < len(pipeline.occurrence_types(base))).all()
+    text = ladder.sentences(summary, what="rho")
+    assert text[0].startswith("RSA (rho), rho: ") and f"{summary['mean'].iloc[0]:.3f}" in text[0]
 
 
 def test_pca_fitted_inside_training_folds_differs_from_all_trs_and_finds_the_planted_layer(base):
@@ -190,3 +202,21 @@ def test_pca_fitted_inside_training_folds_differs_from_all_trs_and_finds_the_pla
     means, chance = p_at_10(inside)
     assert means[PLANTED] > 5 * chance and means[PLANTED] >= means.max() - 0.03
     assert not np.allclose(inside["value"], everywhere["value"])
+
+
+def test_each_runs_score_with_and_without_the_published_lag(base):
+    cfg = dataclasses.replace(base, snr=5.0)
+    lags = window_lag.lags(cfg)
+    assert lags["words_lagged"].iloc[0] == 0 and (lags["words_lagged"].iloc[1:] > 0).all()  # rests before runs 2-4
+    scores = window_lag.run_scores(cfg, "all-MiniLM-L6-v2", PLANTED)
+    assert len(scores) == 2 * len(lags) and set(scores["run"]) == set(lags["run"])
+    means = scores.pivot(index="run", columns="windows", values="mean")
+    published, onset = window_lag.WINDOWS["published"], window_lag.WINDOWS["paper"]
+    chance = scores["chance"].mean()
+    assert (means[onset] > 3 * chance).all()  # windows at the words find the planted layer in every run
+    assert (means[published].iloc[1:] < means[onset].iloc[1:]).all()  # windows tens of seconds away do not
+    shown = window_lag.wide(scores)
+    assert shown.loc[lags["run"].iloc[1], onset].startswith(f"{means[onset].iloc[1]:.3f} ± ")
+    text = window_lag.sentences(lags, scores)
+    assert text[0].startswith(f"The published windows lag their words in {len(lags) - 1} of {len(lags)} runs")
+    assert f"{means[published].iloc[2]:.3f} with the published windows" in text[3]

@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import papermill as pm
+import numpy as np
 import pytest
 import yaml
 
@@ -151,3 +152,19 @@ def test_the_published_dtype_is_float16_for_opt_and_float32_for_the_others():
     assert [pipeline.lm_dtype(published, m) for m in ("opt-125m", "random:opt-1.3b", "gpt2", "bert-base")] == [
         "float16", "float16", "float32", "float32"]
     assert pipeline.lm_dtype(S.load("default", {"lm_dtype": "bfloat16"}), "opt-125m") == "bfloat16"
+
+
+def test_published_word_types_keep_their_case_for_cased_models_only():
+    from helpers.data.words import word_type
+    from helpers.run import pipeline
+
+    assert (word_type('"The'), word_type('"The', keep_case=True), word_type("Harry's,", keep_case=True)) == ("the", "The", "Harry's")
+    published, careful = S.load("default", {"protocol": "published"}), S.load("default")
+    items = [str(item) for item in pipeline.stimulus_items(careful)]
+    by_hand = [word_type(item, keep_case=True) for item in items if any(c.isalnum() for c in item)]
+    cased = pipeline.occurrence_types(published, "SmolLM2-135M")
+    assert cased.tolist() == by_hand and len(set(cased)) > len(set(pipeline.occurrence_types(published)))
+    assert (pipeline.occurrence_types(published, "random:gemma-3-270m") == cased).all()  # a cased twin too
+    lower = pipeline.occurrence_types(careful, "SmolLM2-135M")
+    assert (lower == pipeline.occurrence_types(published, "all-MiniLM-L6-v2")).all()  # MiniLM is uncased
+    assert (lower == np.char.lower(cased.astype(str))).all()

@@ -43,10 +43,11 @@ def core_span(item: str) -> tuple[int, int]:
     return match.start(), match.end()
 
 
-def word_type(item: str) -> str:
-    """The type of a word: its core, lower-cased."""
+def word_type(item: str, keep_case: bool = False) -> str:
+    """The type of a word: its core, lower-cased (or, with ``keep_case``, as shown: for a cased model, as the
+    paper's published code reads it)."""
     start, end = core_span(item)
-    return item[start:end].lower()
+    return item[start:end] if keep_case else item[start:end].lower()
 
 
 def ends_sentence(item: str) -> bool:

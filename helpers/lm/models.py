@@ -72,6 +72,16 @@ class ModelInfo:
     chunks: bool = False  # the package ships the GGUF file in chunks, joined by its assemble()
 
 
+UNCASED_FAMILIES = ("BERT", "MiniLM")  # families whose tokenizers lower-case the text: "The" and "the" are one word
+
+
+def keeps_case(name: str) -> bool:
+    """Whether a model (or its ``random:`` twin) tells "The" from "the": every registered family but
+    :data:`UNCASED_FAMILIES`; a trivial feature or an unknown name does not."""
+    info = lookup(name.removeprefix(RANDOM_PREFIX))
+    return info is not None and info.family not in UNCASED_FAMILIES
+
+
 REGISTRY: dict[str, ModelInfo] = {
     m.name: m
     for m in [

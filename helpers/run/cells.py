@@ -30,8 +30,8 @@ from ..lm import trivial
 from ..lm.vectors import type_means
 from . import steps
 from .cache import Memo, digest
-from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, features_key, lm_features, occurrence_types,
-                       recording_key, recordings, smoothing_options, training_brain_vectors, word_onsets, word_runs)
+from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, cased_types, features_key, lm_features,
+                       occurrence_types, recording_key, recordings, smoothing_options, training_brain_vectors, word_onsets, word_runs)
 from .scenario import Scenario
 
 NO_SPLIT = "none"  # the split column of a measure that fits no map
@@ -78,7 +78,8 @@ def key(cfg: Scenario, cell: Cell) -> dict:
     return steps.key("cell", cfg, measure=measure.name, measure_version=measure.version,
                      settings=cfg.fields(*measure.fields), split=cfg.fields(*SPLIT_FIELDS) if measure.fits_map else None,
                      recording=recording_key(cfg, cell.subject), smoothing=smoothing_options(cfg),
-                     brain_dims=cfg.brain_dims, pca_signs=cfg.value("pca_signs"), features=features_key(cfg, cell.model)[0], layer=cell.layer)
+                     brain_dims=cfg.brain_dims, pca_signs=cfg.value("pca_signs"),
+                     cased_types=cased_types(cfg, cell.model), features=features_key(cfg, cell.model)[0], layer=cell.layer)
 
 
 def compute(cfg: Scenario, cell: Cell) -> pd.DataFrame:
@@ -106,9 +107,10 @@ def table(cfg: Scenario, measure: str, models=None, layers: dict[str, list[int]]
     return table.reset_index(drop=True)
 
 
-def word_splits(cfg: Scenario, keep: np.ndarray | None = None):
-    """The scenario's (train, test) folds over the word occurrences in ``keep`` (default all)."""
-    types, onsets, runs = occurrence_types(cfg), word_onsets(cfg), word_runs(cfg)
+def word_splits(cfg: Scenario, keep: np.ndarray | None = None, model: str | None = None):
+    """The scenario's (train, test) folds over the word occurrences in ``keep`` (default all), over ``model``'s
+    word types (:func:`~helpers.run.pipeline.occurrence_types`)."""
+    types, onsets, runs = occurrence_types(cfg, model), word_onsets(cfg), word_runs(cfg)
     if keep is not None:
         types, onsets, runs = types[keep], onsets[keep], runs[keep]
     return make_splits(cfg.split, types, onsets, cfg.n_folds, cfg.seed, cfg.buffer_s, runs, rule=cfg.value("fold_rule"))
@@ -119,11 +121,11 @@ def score(cfg: Scenario, measure: MS.Measure, feats: ModelFeatures, rec: Recordi
     """Rows of ``measure`` for one subject and the given ``layers`` of a model, on the word occurrences in
     ``keep`` (default all; type vectors are always the means over every occurrence). With ``outside="ignore"``
     words whose smoothing window leaves their run are allowed (and should be left out of ``keep``)."""
-    types = occurrence_types(cfg)
+    types = occurrence_types(cfg, feats.model)
     keep = np.ones(len(types), dtype=bool) if keep is None else keep
     layers = list(layers)
     names, type_vectors = type_means(feats.vectors[layers], types)
-    splits = word_splits(cfg, keep) if measure.fits_map else None
+    splits = word_splits(cfg, keep, feats.model) if measure.fits_map else None
     settings = cfg.fields(*measure.fields)
     width = None if measure.reads_voxels(settings) else feats.vectors.shape[2]
     brain = subject_brain(cfg, rec, width, splits, keep, outside)
@@ -151,8 +153,9 @@ def subject_brain(cfg: Scenario, rec: Recording | SentenceRecording, width: int 
     if cfg.pca_fit != "train" or k is None or splits is None:
         return brain_vectors(cfg, rec, k, outside)[keep]
     slot = {"recording": recording_key(cfg, rec.subject), "smoothing": smoothing_options(cfg), "k": k,
-            "pca_signs": cfg.value("pca_signs"),
-            "split": cfg.fields(*SPLIT_FIELDS), "keep": digest({"keep": np.flatnonzero(~keep)}), "outside": outside}
+            "pca_signs": cfg.value("pca_signs"), "split": cfg.fields(*SPLIT_FIELDS),
+            "folds": digest({"train": [np.flatnonzero(train) for train, _ in splits]}),
+            "keep": digest({"keep": np.flatnonzero(~keep)}), "outside": outside}
     kept, every = np.flatnonzero(keep), np.arange(len(keep))
     return BRAINS.get("fold brains", slot, lambda: [
         training_brain_vectors(cfg, rec, k, np.isin(every, kept[train]), outside)[keep] for train, _ in splits])

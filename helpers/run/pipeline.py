@@ -126,10 +126,17 @@ def word_runs(cfg: Scenario) -> np.ndarray:
     return stimulus_runs(cfg)[_word_mask(cfg)]
 
 
-def occurrence_types(cfg: Scenario) -> np.ndarray:
-    """The type (lower-cased core) of every word occurrence of the stimulus."""
-    return KEYS.get("types", _dataset_slot(cfg), lambda: np.array([W.word_type(item) for item in stimulus_items(cfg)
-                                                                   if W.is_word(item)]))
+def cased_types(cfg: Scenario, model: str | None) -> bool:
+    """Whether ``model``'s word types keep their case: under ``type_case: model``, for a cased model."""
+    return cfg.value("type_case") == "model" and model is not None and M.keeps_case(model)
+
+
+def occurrence_types(cfg: Scenario, model: str | None = None) -> np.ndarray:
+    """The type of every word occurrence of the stimulus: its core, lower-cased, or as shown where ``model``'s
+    types keep their case (:func:`cased_types`)."""
+    cased = cased_types(cfg, model)
+    return KEYS.get("types", {**_dataset_slot(cfg), "cased": cased}, lambda: np.array(
+        [W.word_type(item, keep_case=cased) for item in stimulus_items(cfg) if W.is_word(item)]))
 
 
 def _word_mask(cfg: Scenario) -> np.ndarray:

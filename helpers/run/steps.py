@@ -30,7 +30,7 @@ STEPS: dict[str, Step] = {
     "trivial_features": Step(1),  # inputs: the feature (helpers.lm.trivial.key), the text and its runs
     "brain": Step(4),  # inputs: the subject's recording, the smoothing, the PCA size
     "cell": Step(1),  # one measure, subject, model layer (and split): its fields come from the measure (helpers.run.cells)
-    "encoding": Step(2, ("n_folds", "split", "buffer_s", "seed", "ridge_alphas")),
+    "encoding": Step(2, ("n_folds", "split", "fold_rule", "type_case", "buffer_s", "seed", "ridge_alphas")),
     "smoothing_variants": Step(4, PROTOCOL),
     "ceiling": Step(2, PROTOCOL + ("brain_dims",)),  # and each measure's own fields
 }

@@ -106,10 +106,10 @@ def precision_curve(cfg: Scenario, model: str, layer: int, measure: str | None =
     As :func:`scores` (same folds, subjects and candidate set), for the given
     ``ks``; those larger than the smallest candidate set are left out.
     """
-    types = occurrence_types(cfg)
+    types = occurrence_types(cfg, model)
     largest = len(np.unique(types))
     if cfg.candidates == "test":  # the smallest fold's test types bound k
-        largest = min(len(np.unique(types[test])) for _, test in cells.word_splits(cfg))
+        largest = min(len(np.unique(types[test])) for _, test in cells.word_splits(cfg, model=model))
     curve = dataclasses.replace(cfg, ks=tuple(k for k in ks if k <= largest))
     return at_layer(curve, model, layer, measure)
 
@@ -123,14 +123,14 @@ def encoding_table(cfg: Scenario, model: str, layer: int) -> pd.DataFrame:
     voxel, with its MNI coordinates.
     """
     feats = lm_features(cfg, model)
-    types = occurrence_types(cfg)
+    types = occurrence_types(cfg, model)
     key = steps.key("encoding", cfg, recordings=_recordings_key(cfg), features=feats.key, layer=layer,
                     smoothing=smoothing_options(cfg))
 
     def make() -> pd.DataFrame:
         names, type_vectors = type_means(feats.vectors[layer][None], types)
         lm = type_vectors[0][np.searchsorted(names, types)]
-        splits = cells.word_splits(cfg)
+        splits = cells.word_splits(cfg, model=model)
         tables = []
         for rec in tqdm(recordings(cfg), desc=f"encoding {feats.model} layer {layer}"):
             scores = encoding_scores(lm, brain_vectors(cfg, rec, None), splits, alphas=cfg.ridge_alphas, groups=types, seed=cfg.seed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
 from ..align import statistics
@@ -47,6 +48,13 @@ def run_scores(cfg: Scenario, model: str, layer: int, measure: str | None = None
     runs = lags(cfg)["run"].to_numpy()
     table["run"] = runs[table["fold"].to_numpy()]
     return statistics.summarise(table, ["run", "windows"])
+
+
+def wide(scores: pd.DataFrame) -> pd.DataFrame:
+    """:func:`run_scores` as the book shows it: one row per run, one column per window, "mean ± ci"."""
+    shown = scores.assign(score=[f"{m:.3f} ± {c:.3f}" if np.isfinite(c) else f"{m:.3f}"
+                                 for m, c in zip(scores["mean"], scores["ci95"])])
+    return shown.pivot(index="run", columns="windows", values="score").rename_axis(columns=None)
 
 
 def sentences(lag_table: pd.DataFrame, scores: pd.DataFrame, metric: str = "P@10") -> list[str]:
