@@ -4,6 +4,7 @@ import collections
 import dataclasses
 import shutil
 
+import numpy as np
 import pytest
 
 from helpers.lm import storage
@@ -55,10 +56,29 @@ def test_a_field_changes_the_keys_of_the_cells_that_read_it_and_no_others(site):
     every = {c.measure for c in some}
     for field, value, changed in (("rsa_metric", "cosine", {"rsa"}), ("n_permutations", 50, {"rsa"}),
                                   ("cka_permutations", 5, {"cka"}), ("split", "blocks", {"procrustes"}),
-                                  ("csls_neighbours", 5, {"procrustes"}), ("protocol", "paper", {"procrustes", "rsa"}),
+                                  ("csls_neighbours", 5, {"procrustes"}), ("protocol", "paper", every),  # its PCA signs too
                                   ("protocol", "published", every), ("fold_rule", "published", {"procrustes"}),
                                   ("pca_signs", "scores", every), ("type_case", "model", set()),  # MiniLM is uncased
+                                  ("lm_reduction", "occurrences", every),
                                   ("ridge_alphas", (1.0, 10.0), set()), ("focus_layer", 2, set()),
                                   ("delay", 4.0, every), ("snr", 0.7, every), ("seed", 1, every)):
         other = dataclasses.replace(cfg, **{field: value})
         assert {c.measure for c in some if cells.key(cfg, c) != cells.key(other, c)} == changed, field
+
+
+def test_a_wide_model_is_reduced_on_its_occurrences_before_type_means_as_published():
+    from helpers.brain.reduction import pca
+
+    rng = np.random.default_rng(8)
+    types = np.array(list("abcabcaadb") * 3)
+    vectors = rng.standard_normal((2, len(types), 7)).astype(np.float32)
+    names, reduced = cells.reduced_type_means(vectors, types, 3, "scores")
+    assert names.tolist() == ["a", "b", "c", "d"] and reduced.shape == (2, 4, 3)
+    for layer in range(2):  # by hand: the PCA of the layer's occurrences, then each type's mean
+        scores = pca(vectors[layer], 3, signs="scores")
+        for t, name in enumerate(names):
+            np.testing.assert_allclose(reduced[layer, t], scores[types == name].mean(axis=0), rtol=1e-5, atol=1e-6)
+    _, kept = cells.reduced_type_means(vectors, types, None)
+    _, narrow = cells.reduced_type_means(vectors, types, 7)  # not wider: nothing to reduce
+    np.testing.assert_allclose(kept, narrow)
+    np.testing.assert_allclose(kept[0, 0], vectors[0][types == "a"].mean(axis=0), rtol=1e-6)

@@ -120,8 +120,9 @@ def test_protocol_sets_its_fields_unless_the_scenario_does():
     paper = S.load("default", {"protocol": "paper"})
     assert paper.fields("scaling", "csls_reference") == {"scaling": "minmax", "csls_reference": "all"}
     published = S.load("paper")  # the paper's scenario file: protocol published, every point as the published code
-    assert published.fields("smoothing", "pca_signs", "csls_neighbours", "fold_rule", "ridge_protocol", "rsa_units") == {
-        "smoothing": "published", "pca_signs": "scores", "csls_neighbours": 100, "fold_rule": "published",
+    assert published.fields("smoothing", "pca_signs", "lm_reduction", "csls_neighbours", "fold_rule", "ridge_protocol",
+                            "rsa_units") == {
+        "smoothing": "published", "pca_signs": "scores", "lm_reduction": "occurrences", "csls_neighbours": 100, "fold_rule": "published",
         "ridge_protocol": "published", "rsa_units": "occurrences"}
     assert paper.value("smoothing") == "paper" and S.load("default").value("csls_neighbours") == 10
     one_change = S.load("default", {"protocol": "paper", "csls_reference": "test"})

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..align import measures as MS
 from ..align.folds import make_splits
+from ..brain.reduction import pca
 from ..data.recording import Recording, SentenceRecording
 from ..lm import models as M
 from ..lm import trivial
@@ -78,7 +79,7 @@ def key(cfg: Scenario, cell: Cell) -> dict:
     return steps.key("cell", cfg, measure=measure.name, measure_version=measure.version,
                      settings=cfg.fields(*measure.fields), split=cfg.fields(*SPLIT_FIELDS) if measure.fits_map else None,
                      recording=recording_key(cfg, cell.subject), smoothing=smoothing_options(cfg),
-                     brain_dims=cfg.brain_dims, pca_signs=cfg.value("pca_signs"),
+                     brain_dims=cfg.brain_dims, pca_signs=cfg.value("pca_signs"), lm_reduction=cfg.value("lm_reduction"),
                      cased_types=cased_types(cfg, cell.model), features=features_key(cfg, cell.model)[0], layer=cell.layer)
 
 
@@ -124,7 +125,8 @@ def score(cfg: Scenario, measure: MS.Measure, feats: ModelFeatures, rec: Recordi
     types = occurrence_types(cfg, feats.model)
     keep = np.ones(len(types), dtype=bool) if keep is None else keep
     layers = list(layers)
-    names, type_vectors = type_means(feats.vectors[layers], types)
+    k = brain_dims(cfg, rec, feats.vectors.shape[2]) if cfg.value("lm_reduction") == "occurrences" else None
+    names, type_vectors = reduced_type_means(feats.vectors[layers], types, k, cfg.value("pca_signs"))
     splits = word_splits(cfg, keep, feats.model) if measure.fits_map else None
     settings = cfg.fields(*measure.fields)
     width = None if measure.reads_voxels(settings) else feats.vectors.shape[2]
@@ -139,6 +141,15 @@ def score(cfg: Scenario, measure: MS.Measure, feats: ModelFeatures, rec: Recordi
             out.append({**row_labels(rec, feats, layer), "method": measure.name,
                         "split": cfg.split if measure.fits_map else NO_SPLIT, **row})
     return out
+
+
+def reduced_type_means(vectors: np.ndarray, types: np.ndarray, width: int | None, signs: str = "loadings"):
+    """Each layer's type vectors (:func:`~helpers.lm.vectors.type_means`), after reducing each layer's occurrence
+    vectors ``(n_layers, n_occurrences, d)`` by PCA to ``width`` where the model is wider (``lm_reduction:
+    occurrences``, as the published code reduces a model wider than the number of TRs); ``None``: no reduction."""
+    if width is not None and width < vectors.shape[2]:
+        vectors = np.stack([pca(layer, width, signs=signs) for layer in vectors])
+    return type_means(vectors, types)
 
 
 def subject_brain(cfg: Scenario, rec: Recording | SentenceRecording, width: int | None, splits, keep: np.ndarray,

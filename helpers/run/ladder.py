@@ -29,6 +29,7 @@ LADDER = {
     "window at each word's onset": {"smoothing": "paper"},
     "PCA signs by the largest loading": {"pca_signs": "loadings"},
     "types lower-cased for every model": {"type_case": "lower"},
+    "a wide model reduced on its types": {"lm_reduction": "types"},
     "CSLS over 10 neighbours": {"csls_neighbours": 10},
     "types dealt by the scenario's seed": {"fold_rule": "shuffled"},
     "CSLS neighbourhood of test rows": {"csls_reference": "test"},

@@ -38,16 +38,19 @@ SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 LM_DTYPES = ("auto", "published", "float32", "bfloat16", "float16")  # published: float16 for OPT, float32 otherwise
 ENGINES = ("local", "submitit", "dask")  # helpers.run.grid.ENGINES
 PCA_FITS = ("all", "train")
+LM_REDUCTIONS = ("types", "occurrences")  # a model wider than the brain side: PCA of its type, or occurrence, vectors
 TYPE_CASES = ("lower", "model")  # word types lower-cased for every model, or keeping their case for a cased model
 # What each protocol sets, for every field of the scenario left empty (None). "published": the computation of the
 # paper's published code, point by point; "paper": the same with each word's smoothing window at its own onset, as the
 # paper describes the method; "careful": the protocol this book argues for. Each point is its own field, so that one
 # can be changed at a time (helpers.run.tables.LADDER walks from "published" to "careful").
 PROTOCOLS = {
-    "published": {"smoothing": "published", "pca_signs": "scores", "type_case": "model", "lm_dtype": "published", "fold_rule": "published", "csls_neighbours": 100,
+    "published": {"smoothing": "published", "pca_signs": "scores", "type_case": "model", "lm_reduction": "occurrences",
+                  "lm_dtype": "published", "fold_rule": "published", "csls_neighbours": 100,
                   "csls_reference": "all", "scaling": "minmax",
                   "ridge_protocol": "published", "rsa_units": "occurrences", "rsa_scaling": "minmax"},
-    "careful": {"smoothing": "paper", "pca_signs": "loadings", "type_case": "lower", "lm_dtype": "auto", "fold_rule": "shuffled", "csls_neighbours": 10,
+    "careful": {"smoothing": "paper", "pca_signs": "loadings", "type_case": "lower", "lm_reduction": "types",
+                "lm_dtype": "auto", "fold_rule": "shuffled", "csls_neighbours": 10,
                 "csls_reference": "test", "scaling": "centre",
                 "ridge_protocol": "careful", "rsa_units": "types", "rsa_scaling": "none"},
 }
@@ -57,6 +60,7 @@ CHOICES = {
     "smoothing": METHODS,
     "pca_signs": PCA_SIGNS,
     "type_case": TYPE_CASES,
+    "lm_reduction": LM_REDUCTIONS,
     "lm_dtype": LM_DTYPES,
     "fold_rule": FOLD_RULES,
     "csls_reference": CSLS_REFERENCES,
@@ -104,6 +108,7 @@ class Scenario:
     context: str = "sentence"
     pooling: str = "mean"
     type_case: str | None = None  # "lower" for every model, or "model": "The" and "the" two types for a cased model
+    lm_reduction: str | None = None  # a model wider than brain_dims: "types" reduced in the measure, or "occurrences" first
     lm_dtype: str | None = None  # auto: bfloat16 on a CUDA GPU, float32 on the CPU (helpers.lm.models.choose_device)
     # the model and layer a chapter looks at closely ("": the first of models; None: its middle layer)
     focus_model: str = ""
@@ -253,7 +258,7 @@ GROUPS = {
     "data": ("name", "dataset", "seed", "data_dir", "subjects", "download", "experiment", "tr", "bad_voxels"),
     "simulated experiment": ("design", "n_subjects", "n_voxels", "n_runs", "snr", "planted_model", "planted_layer"),
     "TRs to words": ("smoothing", "kernel", "lookback", "lookforward", "delay", "brain_dims", "pca_fit", "pca_signs"),
-    "language models": ("models", "context", "pooling", "type_case", "lm_dtype", "focus_model", "focus_layer"),
+    "language models": ("models", "context", "pooling", "type_case", "lm_reduction", "lm_dtype", "focus_model", "focus_layer"),
     "alignment": ("protocol", "scaling", "csls_reference", "n_folds", "split", "fold_rule", "buffer_s", "csls_neighbours",
                   "candidates", "ks", "ridge_protocol", "ridge_alphas", "rsa_metric", "rsa_units", "rsa_scaling",
                   "n_permutations", "cka_permutations"),
