@@ -142,6 +142,14 @@ def test_no_page_shows_progress_bars_warnings_or_machine_paths(site):
         html = page.read_text()
         found = MACHINERY.search(html)
         assert not found, f"{page.name}: ...{html[max(found.start() - 100, 0):found.end() + 100]}..."
+    downloads = sorted((site / "_sources" / "notebooks").glob("*.ipynb"))  # the notebooks a reader can download
+    assert [p.stem for p in downloads] == CHAPTERS
+    for notebook in downloads:
+        text = notebook.read_text()
+        found = MACHINERY.search(text) or re.search(r"site-packages", text)
+        assert not found, f"{notebook.name}: ...{text[max(found.start() - 100, 0):found.end() + 100]}..."
+        injected = [c for c in nbformat.reads(text, as_version=4).cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert 'scenario = "smoke"' in injected[0].source  # a repository scenario by its name: it loads from anywhere
 
 
 def test_what_the_chapters_wrote_to_stderr_is_in_the_build_log_not_on_the_pages(site):
@@ -159,9 +167,15 @@ def test_the_readers_page_names_no_folder_of_the_build_machine(tmp_path):
         nbformat.v4.new_output("stream", name="stdout", text=f"read {book.ROOT}/data/x.mat and {tmp_path}/cache/y\n"),
         nbformat.v4.new_output("execute_result", execution_count=1, data={"text/plain": f"'{Path.home()}/.cache/z'"}),
     ])
+    injected = nbformat.v4.new_code_cell(f'overrides = {{"data_dir": "{tmp_path}/data"}}', metadata={"tags": ["injected-parameters"]})
     path = tmp_path / "chapter.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 9. A chapter"), cell]), path)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 9. A chapter"), cell, injected])
+    notebook.metadata["papermill"] = {"input_path": f"{book.ROOT}/notebooks/09.ipynb", "output_path": f"{tmp_path}/out.ipynb"}
+    nbformat.write(notebook, path)
     removed = book.for_readers(path, "smoke", tmp_path)
+    read = nbformat.read(path, as_version=4)
+    assert read.metadata["papermill"] == {"input_path": "notebooks/09.ipynb", "output_path": "…/out.ipynb"}
+    assert read.cells[2].source == 'overrides = {"data_dir": "…/data"}' and "remove-cell" in read.cells[2].metadata.tags
     assert removed == ["cell 1: bar:  50%|#  | 1/2 [00:01<00:01,  1.0s/it]"]
     outputs = nbformat.read(path, as_version=4).cells[1].outputs
     assert [o.output_type for o in outputs] == ["stream", "execute_result"]

@@ -240,7 +240,7 @@ def resolve(name: str) -> Resolved:
         folder = _package_folder(info)
         if folder is not None:
             version = importlib.metadata.version(info.package.replace("_", "-"))
-            return Resolved(info.name, folder, info.gguf_file, f"package {info.package} {version}: {folder}", info, revision=version)
+            return Resolved(info.name, folder, info.gguf_file, f"package {info.package} {version}", info, revision=version)
     here = ", ".join(available()) or "none"
     raise FileNotFoundError(
         f"model {name!r} ({hf_id}) is not on this machine: not a local folder, not in the Hugging Face cache"

@@ -135,13 +135,17 @@ def for_readers(path: Path, scenario: str, *private: str | Path) -> list[str]:
     The chapter's parameter cells give way to one line naming the scenario;
     what its cells wrote to stderr (progress bars, warnings, logs) leaves the
     page and is returned, as "cell N: text", for the build's log; and no text
-    output names a folder of this machine (:func:`machine_prefixes`, with the
-    folders ``private`` too).
+    output, injected parameter or notebook metadata (papermill's paths) names a
+    folder of this machine (:func:`machine_prefixes`, with the folders
+    ``private`` too), since the executed notebook is offered for download.
     """
+    import json
+
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     prefixes = machine_prefixes(*private)
+    nb.metadata = nbformat.from_dict(json.loads(without_machine_paths(json.dumps(nb.metadata), prefixes)))
     removed = []
     for number, cell in enumerate(nb.cells):
         tags = cell.metadata.setdefault("tags", [])
@@ -149,6 +153,8 @@ def for_readers(path: Path, scenario: str, *private: str | Path) -> list[str]:
             tags.append("remove-cell")
         if cell.cell_type != "code":
             continue
+        if "injected-parameters" in tags:
+            cell.source = without_machine_paths(cell.source, prefixes)
         stderr = "".join(out.text for out in cell.outputs if out.output_type == "stream" and out.name == "stderr")
         if stderr.strip():
             removed.append(f"cell {number}: {last_state(stderr).strip()}")
@@ -271,7 +277,10 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
     from .pipeline import require_inputs
 
     require_inputs(cfg)  # every missing model or file, listed before any work starts
-    parameters = {"scenario": str(S.path_of(scenario).resolve()), "overrides": dict(overrides or {})}
+    # a scenario of the repository by its name, which loads from any folder (a downloaded notebook's too)
+    path = S.path_of(scenario).resolve()
+    named = path.parent == S.SCENARIO_DIR.resolve() and path.suffix == ".yml"
+    parameters = {"scenario": path.stem if named else str(path), "overrides": dict(overrides or {})}
     out = Path(out).resolve()
     stage = out / "stage"
     if stage.exists():
