@@ -82,6 +82,7 @@ def write_features(
         "device": str(device),
         "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
         "stored": STORED,
+        "n_states": plan.n_states,
         "tokens": plan.n_tokens(batches),
         "padded_tokens": int(sum(len(b) * max(len(plan.ids[s]) for s in b) for b in batches)),
         "batches": len(batches),
@@ -121,12 +122,20 @@ def _gather_layers(folder: Path, parts: Path, plan: Plan, progress: bool) -> Non
 
 
 def read_features(folder: str | os.PathLike) -> np.ndarray:
-    """The hidden states written by :func:`write_features`, float32 ``(n_states, n_words, width)``."""
-    paths = sorted(Path(folder).glob("layer_*.npy"))
-    if not paths:
-        raise FileNotFoundError(f"{folder} holds no layer_*.npy files of extracted features.")
+    """The hidden states written by :func:`write_features`, float32 ``(n_states, n_words, width)``.
+
+    Layers are read by their index, 0 to the record's ``n_states`` - 1: a
+    missing layer file is an error, never a shorter model.
+    """
+    folder = Path(folder)
+    n_states = read_record(folder)["n_states"]
+    paths = [folder / f"layer_{layer:03d}.npy" for layer in range(n_states)]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)} of its {n_states} layers; remove the folder "
+                                "to extract the features again.")
     first = np.load(paths[0], mmap_mode="r")
-    out = np.empty((len(paths),) + first.shape, dtype=np.float32)
+    out = np.empty((n_states,) + first.shape, dtype=np.float32)
     for layer, path in enumerate(paths):
         out[layer] = np.load(path, mmap_mode="r")
     return out
