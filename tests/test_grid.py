@@ -6,6 +6,7 @@ import multiprocessing
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from helpers.run import cells, grid, pipeline, tables
 from helpers.run.scenario import Scenario
@@ -29,7 +30,7 @@ def local(tiny):
 
 
 def test_one_row_per_cell_and_no_duplicates(tiny, local):
-    assert local.computed == len(grid.cells(tiny)) == N_CELLS and local.skipped == 0 and not local.failed
+    assert local.computed == len(grid.cells(tiny)) == N_CELLS and local.read == local.by_others == 0 and not local.failed
     table = local.table
     counts = table.groupby("method").size().to_dict()
     assert counts == {"procrustes": 3 * 4 * 2 * 6, "rsa": 3, "cka": 3}  # layers x folds x retrievals x ks (1 ... 100)
@@ -51,8 +52,8 @@ def test_the_tables_read_the_grids_cells_and_compute_none(tiny, local, monkeypat
 
 def test_a_rerun_computes_nothing_and_says_so(tiny, local, capsys):
     again = grid.run(tiny, engine="local")
-    assert (again.computed, again.skipped) == (0, len(grid.cells(tiny)))
-    assert f"{N_CELLS} already computed (skipped), 0 to run" in capsys.readouterr().out
+    assert (again.computed, again.read, again.by_others) == (0, len(grid.cells(tiny)), 0)
+    assert f"{N_CELLS} cells, {N_CELLS} already computed, 0 to run" in capsys.readouterr().out
     pd.testing.assert_frame_equal(again.table, local.table)
 
 
@@ -66,6 +67,25 @@ def test_real_worker_processes_give_the_same_numbers(tiny, local, tmp_path, engi
     b = result.table.sort_values(CELL_COLUMNS).reset_index(drop=True)
     # float32 brain data: a worker with another BLAS thread count sums in another order
     np.testing.assert_allclose(b["value"], a["value"], rtol=1e-4)
+
+
+def test_cells_another_process_makes_meanwhile_are_counted_as_its(tiny, local, tmp_path, monkeypatch, capsys):
+    """The command line, with --set: a field that changes the CKA cells only (features and recordings are read)."""
+    scenario = tmp_path / "tiny.yml"
+    scenario.write_text(yaml.safe_dump({k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(tiny).items()}))
+    every = grid.cells(dataclasses.replace(tiny, grid_methods=("cka",)))
+    real = cells.compute
+
+    def and_another_makes_the_last(cfg, cell):
+        if cell == every[0]:  # while this process works on its first cell, another makes the last one
+            cells.rows(cfg, every[-1])
+        return real(cfg, cell)
+
+    monkeypatch.setattr(cells, "compute", and_another_makes_the_last)
+    grid.main(["--scenario", str(scenario), "--set", "grid_methods=[cka]", "--set", "cka_permutations=7"])
+    out = capsys.readouterr().out
+    assert "3 cells, 0 already computed, 3 to run" in out
+    assert "2 cells computed, 0 read from the cache, 1 made by another process, 0 failed; 3 rows" in out
 
 
 def test_a_failing_cell_is_reported_and_the_others_kept(tiny, tmp_path, monkeypatch, capsys):
@@ -82,7 +102,11 @@ def test_a_failing_cell_is_reported_and_the_others_kept(tiny, tmp_path, monkeypa
     assert list(result.failed) == [f"cka {tiny.models[0]} layer 1 subject sim-01"]
     assert "out of memory on this node" in result.failed[list(result.failed)[0]]
     assert sorted(result.table["layer"]) == [0, 2] and result.computed == 2
-    assert "cell failed: cka" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"cell failed: cka {tiny.models[0]} layer 1 subject sim-01: RuntimeError: out of memory on this node\n" in out
+    assert "Traceback" not in out  # one line per error; the traceback only with debug
+    again = grid.run(fresh, engine="local", progress=False, debug=True)
+    assert "Traceback" in again.failed[f"cka {tiny.models[0]} layer 1 subject sim-01"]
 
 
 def test_bad_grid_settings_are_refused(tiny):

@@ -19,9 +19,11 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from ..data.files import write_atomic
@@ -40,6 +42,7 @@ def write_features(
     token_budget: int | None = None,
     max_length: int | None = None,
     memory_mib: float = 1024,
+    threads: int | None = 1,
     on_part: Callable[[int], None] | None = None,
     progress: bool = True,
 ) -> dict:
@@ -48,8 +51,11 @@ def write_features(
     ``folder`` ends with one float16 file per hidden state (``layer_000.npy``:
     ``(n_words, width)``) and ``extraction.json``; see the module docstring
     for the parts written on the way. ``on_part(group)`` is called after each
-    group is saved (tests interrupt there). Returns the extraction record:
-    device, dtype, tokens, seconds, tokens per second, peak memory.
+    group is saved (tests interrupt there). On the CPU the model runs on
+    ``threads`` threads (None: torch's default): a matrix product's sums are
+    split by thread, so the stored bits depend on their number (not on the
+    number of cores). Returns the extraction record: device, dtype, threads,
+    tokens, seconds, tokens per second, peak memory.
     """
     folder = Path(folder)
     device = model.get_input_embeddings().weight.device
@@ -65,7 +71,7 @@ def write_features(
         shutil.rmtree(leftover)
     todo = [g for g in range(len(plan.groups)) if not (parts / f"{g:05d}").exists()]
     batches = [batch for g in todo for batch in plan.groups[g]]
-    with PeakMemory(device) as peak:
+    with PeakMemory(device) as peak, cpu_threads(threads if device.type == "cpu" else None):
         start = time.perf_counter()
         with tqdm(total=len(batches), desc=f"{type(model).__name__} batches", disable=not progress or None) as bar:
             for g in todo:
@@ -81,6 +87,7 @@ def write_features(
     record = {
         "device": str(device),
         "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
+        "threads": (threads or torch.get_num_threads()) if device.type == "cpu" else None,
         "stored": STORED,
         "n_states": plan.n_states,
         "tokens": plan.n_tokens(batches),
@@ -96,6 +103,18 @@ def write_features(
     shutil.rmtree(parts)
     manifest.unlink()
     return record
+
+
+@contextmanager
+def cpu_threads(n: int | None):
+    """Torch's intra-op threads set to ``n`` inside the block (None: left as they are), then restored."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _save_part(part: Path, words: np.ndarray, states: np.ndarray) -> None:

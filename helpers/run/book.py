@@ -274,9 +274,11 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
     if jobs < 1:
         raise ValueError(f"jobs is how many chapters run side by side, at least 1; got {jobs}.")
     cfg = S.load(scenario, overrides)  # fail early on a bad scenario or override
+    from .cells import check_ks
     from .pipeline import require_inputs
 
     require_inputs(cfg)  # every missing model or file, listed before any work starts
+    check_ks(cfg)
     # a scenario of the repository by its name, which loads from any folder (a downloaded notebook's too)
     path = S.path_of(scenario).resolve()
     named = path.parent == S.SCENARIO_DIR.resolve() and path.suffix == ".yml"
@@ -311,16 +313,6 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
     return html / "index.html"
 
 
-def _parse_set(items: list[str]) -> dict:
-    overrides = {}
-    for item in items:
-        if "=" not in item:
-            raise SystemExit(f"--set takes key=value, got {item!r}")
-        key, value = item.split("=", 1)
-        overrides[key] = yaml.safe_load(value)
-    return overrides
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="default", help="a scenario name in scenarios/ or a path to a .yml file")
@@ -328,8 +320,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=str(ROOT / "_build"), help="output folder (default: _build)")
     parser.add_argument("--jobs", type=int, default=default_jobs(),
                         help=f"chapters run side by side (default: {default_jobs()} on this machine)")
+    parser.add_argument("--debug", action="store_true", help="show errors in the scenario with their tracebacks")
     args = parser.parse_args(argv)
-    build(args.scenario, _parse_set(args.set), args.out, args.jobs)
+    try:
+        build(args.scenario, S.parse_set(args.set), args.out, args.jobs)
+    except (S.ScenarioError, FileNotFoundError) as err:  # a user's error: its message alone, unless --debug
+        if args.debug:
+            raise
+        raise SystemExit(f"error: {err}") from None
 
 
 if __name__ == "__main__":

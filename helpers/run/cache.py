@@ -35,12 +35,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 KEY_FILE = "key.json"
 MANIFEST = "manifest.json"
 DAMAGED = ".damaged"  # under the root: entries set aside, <kind>/<digest>-<time>/, with a reason.txt
 log = logging.getLogger(__name__)
+# BLAS threads of every entry's computation. A product's sums are split by thread, so the last bits of a result
+# depend on their number (not on the machine's cores): fixed, the same scenario gives the same bytes however many
+# cores, jobs or threads there are. Work runs side by side as chapters, grid workers or array tasks instead.
+BLAS_THREADS = 1
 
 
 def digest(key: dict) -> str:
@@ -109,7 +114,7 @@ class Cache:
                     kind, folder.name, _described(aside / KEY_FILE), problem, aside)
 
     def get_or_make(self, kind: str, key: dict, make: Callable[[Path], None], resume: bool = False,
-                    wait: bool = True) -> Path | None:
+                    wait: bool = True, blas_threads: int | None = BLAS_THREADS) -> Path | None:
         """Return the entry's folder, calling ``make(work_folder)`` first if it is missing.
 
         ``make`` writes its files into the work folder it is given; the folder
@@ -119,7 +124,8 @@ class Cache:
         failure or an interruption, and the next call hands it to ``make``
         again with whatever was finished in it (``make`` must skip that).
         With ``wait=False``, an entry that another process is making now is
-        not waited for: the call returns None.
+        not waited for: the call returns None. ``make`` runs with
+        ``blas_threads`` threads in BLAS (None: as many as BLAS would use).
         """
         folder = self.entry(kind, key)
         if self.has(kind, key):
@@ -143,7 +149,8 @@ class Cache:
             else:
                 work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
             try:
-                make(work)
+                with threadpool_limits(blas_threads, user_api="blas"):
+                    make(work)
                 with open(work / KEY_FILE, "w") as f:
                     json.dump(key, f, sort_keys=True, indent=1, default=_jsonable)
                 write_manifest(work)

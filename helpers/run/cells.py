@@ -33,7 +33,7 @@ from . import steps
 from .cache import Memo, digest
 from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, cased_types, features_key, lm_features,
                        occurrence_types, recording_key, recordings, smoothing_options, training_brain_vectors, word_onsets, word_runs)
-from .scenario import Scenario
+from .scenario import Scenario, ScenarioError
 
 NO_SPLIT = "none"  # the split column of a measure that fits no map
 SPLIT_FIELDS = ("split", "fold_rule", "n_folds", "buffer_s", "seed", "pca_fit")  # what the folds and a per-fold PCA depend on
@@ -96,6 +96,14 @@ def rows(cfg: Scenario, cell: Cell) -> pd.DataFrame:
     return cache(cfg).table("cell", key(cfg, cell), lambda: compute(cfg, cell))
 
 
+def make(cfg: Scenario, cell: Cell) -> bool:
+    """Make a cell if it is missing (cached); whether this call computed it (False: it was there, or another
+    process made it while this one waited for its lock)."""
+    made = []
+    cache(cfg).table("cell", key(cfg, cell), lambda: made.append(True) or compute(cfg, cell))
+    return bool(made)
+
+
 def table(cfg: Scenario, measure: str, models=None, layers: dict[str, list[int]] | None = None,
           progress: bool = True) -> pd.DataFrame:
     """The rows of every cell of one measure (:func:`cells`), each made once (cached), in one tidy table."""
@@ -115,6 +123,19 @@ def word_splits(cfg: Scenario, keep: np.ndarray | None = None, model: str | None
     if keep is not None:
         types, onsets, runs = types[keep], onsets[keep], runs[keep]
     return make_splits(cfg.split, types, onsets, cfg.n_folds, cfg.seed, cfg.buffer_s, runs, rule=cfg.value("fold_rule"))
+
+
+def check_ks(cfg: Scenario) -> None:
+    """Refuse, before any work, a k of ``ks`` larger than the candidate word types of some fold (a decoder
+    ranks the candidates: precision@k needs k of them)."""
+    types = occurrence_types(cfg)
+    if cfg.candidates == "all":
+        fewest, what = len(np.unique(types)), "the word types of the stimulus, every fold's candidates"
+    else:
+        fewest = min(len(np.unique(types[test])) for _, test in word_splits(cfg))
+        what = f"the word types of the smallest test fold, its candidates (split: {cfg.split})"
+    if max(cfg.ks) > fewest:
+        raise ScenarioError([f"ks must be at most {fewest} ({what}), got {list(cfg.ks)}."])
 
 
 def score(cfg: Scenario, measure: MS.Measure, feats: ModelFeatures, rec: Recording | SentenceRecording, layers,

@@ -21,7 +21,8 @@ from tqdm import tqdm
 from ..align import measures as MS
 from ..align import statistics
 from . import tables
-from .scenario import PROTOCOLS, Scenario
+from .protocols import PROTOCOLS
+from .scenario import Scenario
 
 # Rung label -> the fields it changes (on top of every rung above it). The last rung is the careful protocol.
 LADDER = {

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..brain.reduction import pca
 from ..brain.vectors import rows_used, word_vectors
@@ -27,7 +28,7 @@ from ..lm import storage, trivial
 from ..lm.extraction import STORED
 from ..lm.passages import check_options
 from . import steps
-from .cache import Cache, Memo, text_digest
+from .cache import BLAS_THREADS, Cache, Memo, text_digest
 from .scenario import Scenario
 
 MEMORY = Memo()
@@ -145,8 +146,10 @@ def _word_mask(cfg: Scenario) -> np.ndarray:
 
 
 def recordings(cfg: Scenario) -> tuple[Recording | SentenceRecording, ...]:
-    """Every subject's recording (:mod:`helpers.data.datasets`)."""
-    return dataset(cfg).recordings()
+    """Every subject's recording (:mod:`helpers.data.datasets`), simulated (or read) with the cache's fixed
+    number of BLAS threads, so that its bits do not depend on the machine."""
+    with threadpool_limits(BLAS_THREADS, user_api="blas"):
+        return dataset(cfg).recordings()
 
 
 def recording_key(cfg: Scenario, subject: str) -> dict:
@@ -228,9 +231,10 @@ def _read_or_extract(cfg: Scenario, model: str, key: dict, resolved: M.Resolved)
 
     def make(folder) -> None:
         tokenizer, net, _ = M.load(model, dtype=key["dtype"])
-        storage.write_features(folder, tokenizer, net, items, context=cfg.context, pooling=cfg.pooling, runs=runs)
+        storage.write_features(folder, tokenizer, net, items, context=cfg.context, pooling=cfg.pooling, runs=runs,
+                               threads=cfg.extraction_threads)
 
-    folder = cache(cfg).get_or_make("features", key, make, resume=True)
+    folder = cache(cfg).get_or_make("features", key, make, resume=True, blas_threads=None)  # torch: extraction_threads
     return ModelFeatures(resolved.name, resolved.source, storage.read_features(folder), key, storage.read_record(folder))
 
 

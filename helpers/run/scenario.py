@@ -13,62 +13,33 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.util
+import os
 import sys
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pydantic
 import yaml
 
 from ..align import measures as MS
-from ..align.evaluation import CANDIDATE_SETS, CSLS_REFERENCES, SCALINGS
-from ..align.folds import FOLD_RULES, SPLITS
-from ..align.ridge import DEFAULT_ALPHAS, RIDGE_PROTOCOLS
-from ..align.rsa import METRICS as RSA_METRICS, RSA_SCALINGS, RSA_UNITS
-from ..brain.reduction import SIGNS as PCA_SIGNS
-from ..brain.smoothing import KERNELS, METHODS, PAPER_WINDOW
+from ..align.evaluation import CANDIDATE_SETS
+from ..align.folds import SPLITS
+from ..align.ridge import DEFAULT_ALPHAS
+from ..align.rsa import METRICS as RSA_METRICS
+from ..brain.smoothing import KERNELS, PAPER_WINDOW
 from ..data import datasets as D
 from ..data.recording import BAD_VOXELS
 from ..data.simulate import DESIGNS
 from ..lm import models as M
 from ..lm import trivial
 from ..lm.passages import check_options
+from .protocols import CHOICES, PROTOCOLS
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
-LM_DTYPES = ("auto", "published", "float32", "bfloat16", "float16")  # published: float16 for OPT, float32 otherwise
 ENGINES = ("local", "submitit", "dask")  # helpers.run.grid.ENGINES
 PCA_FITS = ("all", "train")
-LM_REDUCTIONS = ("types", "occurrences")  # a model wider than the brain side: PCA of its type, or occurrence, vectors
-TYPE_CASES = ("lower", "model")  # word types lower-cased for every model, or keeping their case for a cased model
-# What each protocol sets, for every field of the scenario left empty (None). "published": the computation of the
-# paper's published code, point by point; "paper": the same with each word's smoothing window at its own onset, as the
-# paper describes the method; "careful": the protocol this book argues for. Each point is its own field, so that one
-# can be changed at a time (helpers.run.tables.LADDER walks from "published" to "careful").
-PROTOCOLS = {
-    "published": {"smoothing": "published", "pca_signs": "scores", "type_case": "model", "lm_reduction": "occurrences",
-                  "lm_dtype": "published", "fold_rule": "published", "csls_neighbours": 100,
-                  "csls_reference": "all", "scaling": "minmax",
-                  "ridge_protocol": "published", "rsa_units": "occurrences", "rsa_scaling": "minmax"},
-    "careful": {"smoothing": "paper", "pca_signs": "loadings", "type_case": "lower", "lm_reduction": "types",
-                "lm_dtype": "auto", "fold_rule": "shuffled", "csls_neighbours": 10,
-                "csls_reference": "test", "scaling": "centre",
-                "ridge_protocol": "careful", "rsa_units": "types", "rsa_scaling": "none"},
-}
-PROTOCOLS["paper"] = {**PROTOCOLS["published"], "smoothing": "paper"}
-# The values of the protocol's fields that have a fixed set of choices (None, the protocol's, is always allowed).
-CHOICES = {
-    "smoothing": METHODS,
-    "pca_signs": PCA_SIGNS,
-    "type_case": TYPE_CASES,
-    "lm_reduction": LM_REDUCTIONS,
-    "lm_dtype": LM_DTYPES,
-    "fold_rule": FOLD_RULES,
-    "csls_reference": CSLS_REFERENCES,
-    "scaling": SCALINGS,
-    "ridge_protocol": RIDGE_PROTOCOLS,
-    "rsa_units": RSA_UNITS,
-    "rsa_scaling": RSA_SCALINGS,
-}
 
 
 @dataclass(frozen=True)
@@ -110,6 +81,7 @@ class Scenario:
     type_case: str | None = None  # "lower" for every model, or "model": "The" and "the" two types for a cased model
     lm_reduction: str | None = None  # a model wider than brain_dims: "types" reduced in the measure, or "occurrences" first
     lm_dtype: str | None = None  # auto: bfloat16 on a CUDA GPU, float32 on the CPU (helpers.lm.models.choose_device)
+    extraction_threads: int = 1  # torch threads of an extraction on the CPU: the stored bits depend on their number
     # the model and layer a chapter looks at closely ("": the first of models; None: its middle layer)
     focus_model: str = ""
     focus_layer: int | None = None
@@ -140,84 +112,12 @@ class Scenario:
     cache_dir: str = ".cache"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "plugins", tuple(str(p) for p in self.plugins))
+        for name, value in _typed(self).items():  # the schema: types (lists as tuples, "2" as 2), or ScenarioError
+            object.__setattr__(self, name, value)
         load_plugins(self.plugins)
-        object.__setattr__(self, "models", tuple(self.models))
-        object.__setattr__(self, "subjects", tuple(str(s) for s in self.subjects))
-        object.__setattr__(self, "ks", tuple(int(k) for k in self.ks))
-        object.__setattr__(self, "grid_methods", tuple(self.grid_methods))
-        object.__setattr__(self, "ridge_alphas", tuple(float(a) for a in self.ridge_alphas))
-        D.get(self.dataset)
-        check_options(self.context, self.pooling)
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {tuple(PROTOCOLS)}, got {self.protocol!r}.")
-        for name, choices in CHOICES.items():
-            if getattr(self, name) not in choices + (None,):
-                raise ValueError(f"{name} must be one of {choices} (or empty: the protocol's), got {getattr(self, name)!r}.")
-        if self.bad_voxels not in BAD_VOXELS:
-            raise ValueError(f"bad_voxels must be one of {BAD_VOXELS}, got {self.bad_voxels!r}.")
-        if self.experiment not in (2, 3):
-            raise ValueError(f"experiment (Pereira et al.) must be 2 or 3, got {self.experiment!r}.")
-        if not self.tr > 0:
-            raise ValueError(f"tr must be a positive number of seconds, got {self.tr!r}.")
-        if self.candidates not in CANDIDATE_SETS:
-            raise ValueError(f"candidates must be one of {CANDIDATE_SETS}, got {self.candidates!r}.")
-        positive = ("n_subjects", "n_voxels", "n_runs", "csls_neighbours", "workers", "cka_permutations")
-        for name in positive:
-            if int(self.value(name)) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}.")
-        if self.design not in DESIGNS:
-            raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}.")
-        if self.design == "events" and self.value("smoothing") in ("paper", "published"):
-            raise ValueError(
-                "design: events gives each item one 10 s sample, and the paper's smoothing (and the published one) gives a window time the "
-                "sample that starts at or after it, which is the next item's. Set smoothing: within_run (the sample "
-                "the window falls in) or hrf with the event design."
-            )
-        if self.kernel not in KERNELS:
-            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}.")
-        if self.brain_dims not in ("model", "voxels") and not (isinstance(self.brain_dims, int) and self.brain_dims >= 1):
-            raise ValueError(f"brain_dims must be 'model', 'voxels' or a positive number of components, got {self.brain_dims!r}.")
-        if self.split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}.")
-        if self.pca_fit not in PCA_FITS:
-            raise ValueError(f"pca_fit must be one of {PCA_FITS}, got {self.pca_fit!r}.")
-        unknown = sorted(set(self.grid_methods) - set(MS.names()))
-        if unknown or not self.grid_methods:
-            raise ValueError(f"grid_methods must name some of the registered measures {MS.names()}, got "
-                             f"{list(self.grid_methods)}; a measure of your own registers in a file named in plugins.")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}.")
-        if self.n_folds < 2:
-            raise ValueError(f"n_folds must be at least 2, got {self.n_folds}.")
-        if not self.models:
-            raise ValueError("models must name at least one language model.")
-        for model in self.models:
-            trivial.check(model, "models")
-        trivial.check(self.planted_model, "planted_model")
-        if self.focus_model and self.focus_model not in self.models:
-            raise ValueError(f"focus_model must be one of models {list(self.models)}, got {self.focus_model!r}.")
-        focus = M.lookup(self.value("focus_model").removeprefix(M.RANDOM_PREFIX))
-        if self.focus_layer is not None and not 0 <= self.focus_layer <= (focus.n_layers if focus else 10**6):
-            raise ValueError(
-                f"focus_layer must be between 0 (embeddings) and {focus.n_layers if focus else 'the last layer'} "
-                f"for {self.value('focus_model')}, got {self.focus_layer}."
-            )
-        if not self.ridge_alphas or min(self.ridge_alphas) <= 0:
-            raise ValueError(f"ridge_alphas must be positive penalties, got {self.ridge_alphas}.")
-        if self.rsa_metric not in RSA_METRICS:
-            raise ValueError(f"rsa_metric must be one of {RSA_METRICS}, got {self.rsa_metric!r}.")
-        if self.n_permutations < 1:
-            raise ValueError(f"n_permutations must be at least 1, got {self.n_permutations}.")
-        if not self.ks or min(self.ks) < 1:
-            raise ValueError(f"ks must be positive integers, got {self.ks}.")
-        if trivial.is_trivial(self.planted_model) and self.planted_layer != 0:
-            raise ValueError(f"planted_layer must be 0 for {self.planted_model}: a trivial feature has one layer, got {self.planted_layer}.")
-        info = M.lookup(self.planted_model)
-        if info is not None and not 0 <= self.planted_layer <= info.n_layers:
-            raise ValueError(
-                f"planted_layer must be between 0 (embeddings) and {info.n_layers} for {info.name}, got {self.planted_layer}."
-            )
+        problems = list(_problems(self))
+        if problems:
+            raise ScenarioError(problems)
 
     def value(self, name: str):
         """A field's value in effect: a protocol field left empty (None) takes the protocol's
@@ -253,12 +153,134 @@ class Scenario:
         return pd.DataFrame(rows, columns=["stage", "parameter", "value"]).set_index(["stage", "parameter"])
 
 
+class ScenarioError(ValueError):
+    """Everything wrong with a scenario's values, one problem per line, each naming the field, the value and
+    what is allowed."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        text = self.problems[0] if len(self.problems) == 1 else (
+            f"{len(self.problems)} problems in the scenario:\n" + "\n".join(f"  - {p}" for p in self.problems))
+        super().__init__(text)
+
+
+# Lower bounds of numeric fields that no other check covers (checked after the types).
+AT_LEAST = {"seed": 0, "n_subjects": 1, "n_voxels": 1, "n_runs": 1, "snr": 0, "lookback": 0, "lookforward": 0,
+            "buffer_s": 0, "csls_neighbours": 1, "n_folds": 2, "n_permutations": 1, "cka_permutations": 1,
+            "workers": 1, "extraction_threads": 1, "planted_layer": 0}
+DISTINCT = ("plugins", "subjects", "models", "ks", "ridge_alphas", "grid_methods")  # a value twice is a mistake
+
+
+def _schema():
+    """A pydantic model of the scenario's fields, typed as the dataclass declares them."""
+    hints = typing.get_type_hints(Scenario)
+    fields = {f.name: (hints[f.name], ...) for f in dataclasses.fields(Scenario)}
+    return pydantic.create_model("ScenarioFields", __config__=pydantic.ConfigDict(strict=False), **fields)
+
+
+def _typed(cfg: Scenario) -> dict:
+    """The scenario's values converted to their declared types (a YAML list to a tuple, "2" to 2), or a
+    :class:`ScenarioError` with one line per field of the wrong type."""
+    values = {f.name: _plain(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    values["subjects"] = [str(s) for s in values["subjects"]] if isinstance(values["subjects"], (list, tuple)) else values["subjects"]
+    try:
+        return dict(_SCHEMA.model_validate(values))
+    except pydantic.ValidationError as err:
+        by_field: dict[str, list[str]] = {}
+        for e in err.errors():
+            by_field.setdefault(str(e["loc"][0]), []).append(e["msg"].lower())
+        raise ScenarioError([f"{name} must be {_allowed(msgs)}, got {values[name]!r}." for name, msgs in by_field.items()]) from None
+
+
+def _allowed(messages: list[str]) -> str:
+    """pydantic's 'Input should be a valid integer' messages as 'a valid integer (or ...)'."""
+    wanted = list(dict.fromkeys(m.removeprefix("input should be ").split(",")[0].replace("a valid tuple", "a list")
+                                for m in messages))
+    return " or ".join(wanted)
+
+
+def _plain(value):
+    """Folders given as paths, as text (in tuples too)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _problems(cfg: Scenario):
+    """Every problem of a well-typed scenario's values, one message each (nothing is computed here)."""
+    try:
+        D.get(cfg.dataset)
+    except ValueError as err:
+        yield str(err)
+    for check in (lambda: check_options(cfg.context, cfg.pooling),
+                  *[lambda m=m: trivial.check(m, "models") for m in cfg.models],
+                  lambda: trivial.check(cfg.planted_model, "planted_model")):
+        try:
+            check()
+        except ValueError as err:
+            yield str(err)
+    if cfg.protocol not in PROTOCOLS:
+        yield f"protocol must be one of {tuple(PROTOCOLS)}, got {cfg.protocol!r}."
+        return  # the protocol's fields cannot be read
+    for name, choices in CHOICES.items():
+        if getattr(cfg, name) not in choices + (None,):
+            yield f"{name} must be one of {choices} (or empty: the protocol's), got {getattr(cfg, name)!r}."
+    for name, choices in (("bad_voxels", BAD_VOXELS), ("candidates", CANDIDATE_SETS), ("design", DESIGNS),
+                          ("kernel", KERNELS), ("split", SPLITS), ("pca_fit", PCA_FITS), ("engine", ENGINES),
+                          ("rsa_metric", RSA_METRICS)):
+        if getattr(cfg, name) not in choices:
+            yield f"{name} must be one of {choices}, got {getattr(cfg, name)!r}."
+    for name, least in AT_LEAST.items():
+        value = cfg.value(name)
+        if value is not None and value < least:
+            yield f"{name} must be at least {least}, got {value!r}."
+    for name in DISTINCT:
+        twice = sorted({v for v in getattr(cfg, name) if getattr(cfg, name).count(v) > 1}, key=str)
+        if twice:
+            yield f"{name} must not repeat a value; {', '.join(map(str, twice))} appear(s) more than once in {list(getattr(cfg, name))}."
+    if cfg.experiment not in (2, 3):
+        yield f"experiment (Pereira et al.) must be 2 or 3, got {cfg.experiment!r}."
+    if not cfg.tr > 0:
+        yield f"tr must be a positive number of seconds, got {cfg.tr!r}."
+    if cfg.design == "events" and cfg.value("smoothing") in ("paper", "published"):
+        yield ("design: events gives each item one 10 s sample, and the paper's smoothing (and the published one) gives "
+               "a window time the sample that starts at or after it, which is the next item's. Set smoothing: within_run "
+               "(the sample the window falls in) or hrf with the event design.")
+    if cfg.brain_dims not in ("model", "voxels") and not (isinstance(cfg.brain_dims, int) and cfg.brain_dims >= 1):
+        yield f"brain_dims must be 'model', 'voxels' or a positive number of components, got {cfg.brain_dims!r}."
+    unknown = sorted(set(cfg.grid_methods) - set(MS.names()))
+    if unknown or not cfg.grid_methods:
+        yield (f"grid_methods must name some of the registered measures {MS.names()}, got {list(cfg.grid_methods)}; "
+               "a measure of your own registers in a file named in plugins.")
+    if not cfg.models:
+        yield "models must name at least one language model."
+    elif cfg.focus_model and cfg.focus_model not in cfg.models:
+        yield f"focus_model must be one of models {list(cfg.models)}, got {cfg.focus_model!r}."
+    elif cfg.focus_layer is not None:
+        focus = M.lookup(cfg.value("focus_model").removeprefix(M.RANDOM_PREFIX))
+        if not 0 <= cfg.focus_layer <= (focus.n_layers if focus else 10**6):
+            yield (f"focus_layer must be between 0 (embeddings) and {focus.n_layers if focus else 'the last layer'} "
+                   f"for {cfg.value('focus_model')}, got {cfg.focus_layer}.")
+    if not cfg.ridge_alphas or min(cfg.ridge_alphas) <= 0:
+        yield f"ridge_alphas must be positive penalties, got {list(cfg.ridge_alphas)}."
+    if not cfg.ks or min(cfg.ks) < 1:
+        yield f"ks must be positive integers, got {list(cfg.ks)}."
+    if trivial.is_trivial(cfg.planted_model) and cfg.planted_layer != 0:
+        yield f"planted_layer must be 0 for {cfg.planted_model}: a trivial feature has one layer, got {cfg.planted_layer}."
+    info = M.lookup(cfg.planted_model)
+    if info is not None and not 0 <= cfg.planted_layer <= info.n_layers:
+        yield f"planted_layer must be between 0 (embeddings) and {info.n_layers} for {info.name}, got {cfg.planted_layer}."
+
+
 # The scenario's fields by the stage they belong to, in reading order (every field exactly once).
 GROUPS = {
     "data": ("name", "dataset", "seed", "data_dir", "subjects", "download", "experiment", "tr", "bad_voxels"),
     "simulated experiment": ("design", "n_subjects", "n_voxels", "n_runs", "snr", "planted_model", "planted_layer"),
     "TRs to words": ("smoothing", "kernel", "lookback", "lookforward", "delay", "brain_dims", "pca_fit", "pca_signs"),
-    "language models": ("models", "context", "pooling", "type_case", "lm_reduction", "lm_dtype", "focus_model", "focus_layer"),
+    "language models": ("models", "context", "pooling", "type_case", "lm_reduction", "lm_dtype", "extraction_threads",
+                        "focus_model", "focus_layer"),
     "alignment": ("protocol", "scaling", "csls_reference", "n_folds", "split", "fold_rule", "buffer_s", "csls_neighbours",
                   "candidates", "ks", "ridge_protocol", "ridge_alphas", "rsa_metric", "rsa_units", "rsa_scaling",
                   "n_permutations", "cka_permutations"),
@@ -304,6 +326,20 @@ def load_plugins(paths) -> None:
             raise
 
 
+_SCHEMA = _schema()
+
+
+def parse_set(items: list[str]) -> dict:
+    """Overrides from the command line's ``--set key=value`` items (each value read as YAML: ``ks=[1,10]``)."""
+    overrides = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"--set takes key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
 def field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(Scenario)]
 
@@ -333,7 +369,7 @@ def load(scenario: str | Path = "default", overrides: dict | None = None) -> Sce
     with open(path) as f:
         values = yaml.safe_load(f) or {}
     if not isinstance(values, dict):
-        raise ValueError(f"{path}: a scenario file must be a mapping of parameter: value.")
+        raise ScenarioError([f"{path}: a scenario file must be a mapping of parameter: value."])
     values.setdefault("name", path.stem)
     overrides = dict(overrides or {})
     for folder in ("cache_dir", "data_dir"):
@@ -347,5 +383,5 @@ def load(scenario: str | Path = "default", overrides: dict | None = None) -> Sce
     for source, given in ((str(path), values), ("overrides", overrides)):
         unknown = sorted(set(given) - set(known))
         if unknown:
-            raise ValueError(f"{source}: unknown parameter(s) {', '.join(unknown)}; known parameters: {', '.join(known)}.")
+            raise ScenarioError([f"{source}: unknown parameter(s) {', '.join(unknown)}; known parameters: {', '.join(known)}."])
     return Scenario(**{**values, **overrides})

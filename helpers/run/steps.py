@@ -26,7 +26,7 @@ PROTOCOL = ("n_folds", "split", "fold_rule", "buffer_s", "seed", "csls_neighbour
             "pca_fit", "pca_signs")
 
 STEPS: dict[str, Step] = {
-    "features": Step(4, ("context", "pooling")),
+    "features": Step(5, ("context", "pooling", "extraction_threads")),
     "trivial_features": Step(1),  # inputs: the feature (helpers.lm.trivial.key), the text and its runs
     "brain": Step(4),  # inputs: the subject's recording, the smoothing, the PCA size
     "cell": Step(1),  # one measure, subject, model layer (and split): its fields come from the measure (helpers.run.cells)
