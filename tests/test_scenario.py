@@ -169,3 +169,38 @@ def test_published_word_types_keep_their_case_for_cased_models_only():
     lower = pipeline.occurrence_types(careful, "SmolLM2-135M")
     assert (lower == pipeline.occurrence_types(published, "all-MiniLM-L6-v2")).all()  # MiniLM is uncased
     assert (lower == np.char.lower(cased.astype(str))).all()
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("models=[all-MiniLM-L6-v2, all-MiniLM-L6-v2]", "models must not repeat a value; all-MiniLM-L6-v2 appear(s) more than once"),
+    ("n_folds=four", "n_folds must be a valid integer, got 'four'."),
+    ("n_folds=2.5", "n_folds must be a valid integer, got 2.5."),
+    ("snr=high", "snr must be a valid number, got 'high'."),
+    ("snr=-1", "snr must be at least 0, got -1.0."),
+    ('ks="10"', "ks must be a list, got '10'."),
+    ("ks=[1, 10, 1000]", "ks must be at most 645 (the word types of the stimulus, every fold's candidates), got [1, 10, 1000]."),
+])
+def test_a_bad_value_is_one_clear_error_before_anything_is_written(tmp_path, setting, message):
+    from helpers.run import grid
+
+    cache = tmp_path / "cache"
+    with pytest.raises(SystemExit) as error:
+        grid.main(["--scenario", "smoke", "--set", f"cache_dir={cache}", "--set", setting])
+    assert str(error.value) == f"error: {message}" if message.endswith(".") else message in str(error.value)
+    assert "\n" not in str(error.value)
+    assert not cache.exists()  # nothing computed, nothing written
+
+
+def test_every_problem_of_a_scenario_is_listed_in_one_error():
+    with pytest.raises(S.ScenarioError) as error:
+        S.load("default", {"n_folds": 1, "snr": "high", "kernel": "box", "ks": [5, 5]})
+    assert error.value.problems == ["snr must be a valid number, got 'high'."]  # types first: the rest cannot be read
+    with pytest.raises(S.ScenarioError) as error:
+        S.load("default", {"n_folds": 1, "kernel": "box", "ks": [5, 5], "extraction_threads": 0})
+    assert str(error.value).startswith("4 problems in the scenario:\n  - ")
+    assert sorted(error.value.problems) == sorted([
+        "kernel must be one of ('gaussian', 'boxcar'), got 'box'.",
+        "n_folds must be at least 2, got 1.",
+        "extraction_threads must be at least 1, got 0.",
+        "ks must not repeat a value; 5 appear(s) more than once in [5, 5].",
+    ])
