@@ -70,6 +70,18 @@ def test_each_chapter_shows_figures_and_its_parameters_and_no_error(site, chapte
     assert "output traceback" not in html and "Traceback (most recent call last)" not in html
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_chapter_ends_with_what_it_found(site, chapter):
+    """The findings box, written from the chapter's tables, before the exercises."""
+    html = (site / "notebooks" / f"{chapter}.html").read_text()
+    box = re.search(r'<div class="admonition tip findings"><p class="admonition-title">What this chapter found</p>'
+                    r"<ul>(.*?)</ul></div>", html, re.S)
+    assert box is not None
+    items = re.findall(r"<li>(.*?)</li>", box.group(1), re.S)
+    assert items and "Nothing to report" not in items[0]
+    assert box.start() < html.index('<section id="exercises"')
+
+
 def test_the_controls_chapter_shows_every_source_with_intervals(site):
     from helpers.lm.trivial import NAMES
 

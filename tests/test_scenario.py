@@ -79,6 +79,8 @@ def test_notebooks_are_clean_and_parameterised(path):
     params = pm.inspect_notebook(str(path))
     assert set(params) == {"scenario", "overrides"}
     assert params["scenario"]["default"] == '"default"'
+    table = [c for c in code if "cfg.table()" in "".join(c["source"])]
+    assert len(table) == 1 and "hide-output" in table[0]["metadata"]["tags"]  # the parameter table, folded
 
 
 def test_notebooks_match_the_table_of_contents():

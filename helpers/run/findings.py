@@ -1,0 +1,196 @@
+"""What a chapter found, in sentences made from its own tables.
+
+Every chapter ends with a box of findings (:func:`box`). Its sentences are
+written here from the numbers the chapter shows, so they change when the
+numbers do, and they say the surprising results as plainly as the expected
+ones: a score within its chance level, an untrained twin above its trained
+model, a penalty at the edge of its grid, a delay that beats the one used.
+
+A score "stands above" its chance level when the lower end of its 95 %
+interval does; the chance level is the permutation null's mean where the
+table has one (:func:`helpers.align.statistics.scored_layers`), else
+:math:`k/n`.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+RANDOM = "random:"
+
+
+def box(sentences: list[str], title: str = "What this chapter found"):
+    """The chapter's findings as a framed list (HTML, styled like the book's admonitions)."""
+    from IPython.display import HTML
+
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences) or "<li>Nothing to report for this scenario.</li>"
+    return HTML(f'<div class="admonition tip findings"><p class="admonition-title">{html.escape(title)}</p>'
+                f"<ul>{items}</ul></div>")
+
+
+def _score(row, digits: int = 3) -> str:
+    return f"{row['mean']:.{digits}f} ± {row['ci95']:.{digits}f}"
+
+
+def _above(row) -> bool:
+    return bool(row["mean"] - row["ci95"] > row["chance"])
+
+
+def _names(models) -> str:
+    models = list(models)
+    return models[0] if len(models) == 1 else ", ".join(models[:-1]) + " and " + models[-1]
+
+
+def best_layers(layers: pd.DataFrame, planted: tuple[str, int] | None = None) -> list[str]:
+    """Per measure: which models stand above chance at their best layer, the untrained twins that beat their
+    trained model, and (on the simulation) where the planted model and layer rank.
+
+    ``layers`` is :func:`helpers.align.statistics.scored_layers` (one row per
+    measure, model and layer, with ``mean``, ``ci95``, ``chance``).
+    """
+    out = []
+    for measure, rows in layers.groupby("measure", sort=False):
+        best = rows.loc[rows.groupby("model", sort=False)["mean"].idxmax()].set_index("model")
+        above = [m for m, row in best.iterrows() if _above(row)]
+        top = best["mean"].idxmax()
+        if above:
+            out.append(f"{measure}: {len(above)} of {len(best)} models stand above their chance level at their best "
+                       f"layer; the highest is {top} (layer {best.loc[top, 'layer']}, {_score(best.loc[top])} against "
+                       f"{best.loc[top, 'chance']:.3f}).")
+        else:
+            out.append(f"{measure}: no model stands above its chance level at its best layer (the highest, {top}, "
+                       f"scores {_score(best.loc[top])} against {best.loc[top, 'chance']:.3f}).")
+        within = [m for m in best.index if m not in above and not m.startswith(RANDOM)]
+        if above and within:
+            out.append(f"{measure}: within their chance level: {_names(within)}.")
+        for model, row in best.iterrows():
+            twin = RANDOM + model
+            if twin in best.index and best.loc[twin, "mean"] - best.loc[twin, "ci95"] > row["mean"] + row["ci95"]:
+                out.append(f"{measure}: the untrained twin of {model} scores above {model} itself "
+                           f"({_score(best.loc[twin])} against {_score(row)} at their best layers).")
+        if planted is not None and planted[0] in best.index:
+            out.append(_planted(measure, rows, best, *planted))
+    return out
+
+
+def _planted(measure: str, rows: pd.DataFrame, best: pd.DataFrame, model: str, layer: int) -> str:
+    rank = int(best["mean"].rank(ascending=False, method="min")[model])
+    own = rows[rows["model"] == model].sort_values("mean", ascending=False).reset_index(drop=True)
+    layer_rank = int(own.index[own["layer"] == layer][0]) + 1 if layer in set(own["layer"]) else None
+    where = (f"its planted layer {layer} ranks {layer_rank} of {len(own)} layers (best: layer {own.loc[0, 'layer']})"
+             if layer_rank is not None else f"layer {layer} was not scored")
+    return f"{measure}: the planted model, {model}, ranks {rank} of {len(best)} models; {where}."
+
+
+def delays(summary: pd.DataFrame, delay_of: dict[str, float], used: float, what: str = "P@10") -> list[str]:
+    """The delay sweep (chapter 2): the best delay against the one every other chapter uses.
+
+    ``summary``: one row per ``variant`` (:func:`~helpers.align.statistics.summarise`);
+    ``delay_of``: the variants that are plain delays, by label, in seconds.
+    """
+    rows = summary.set_index("variant").loc[list(delay_of)].assign(delay=list(delay_of.values()))
+    chance = rows["chance_permuted"] if "chance_permuted" in rows else rows["chance"]
+    rows = rows.assign(chance=chance)
+    best = rows.loc[rows["mean"].idxmax()]
+    out = [f"The best delay is {best['delay']:g} s ({what} {_score(best)}, chance {best['chance']:.3f})."]
+    mine = rows[np.isclose(rows["delay"], used)]
+    if len(mine) and not np.isclose(best["delay"], used):
+        mine = mine.iloc[0]
+        inside = mine["mean"] >= best["mean"] - best["ci95"]
+        out.append(f"The delay of {used:g} s that the other chapters use gives {_score(mine)}, "
+                   + ("within the best delay's interval." if inside else
+                      f"below the best delay's interval: the later chapters score a window {abs(used - best['delay']):g} s "
+                      f"{'later' if used > best['delay'] else 'earlier'} than the best one."))
+    elif len(mine):
+        out.append("That is the delay the other chapters use.")
+    flat = rows[[not _above(r) for _, r in rows.iterrows()]]
+    if len(flat):
+        out.append(f"At {_names([f'{d:g} s' for d in flat['delay']])} the score does not stand above its chance level.")
+    return out
+
+
+def layer_change(similarity: dict[str, np.ndarray]) -> list[str]:
+    """Chapter 3: how much each model's layers differ (mean cosine between layers, per model)."""
+    out = []
+    for model, s in similarity.items():
+        steps = np.diag(s, 1)
+        fastest = int(np.argmin(steps))
+        out.append(f"{model}: neighbouring layers have a mean cosine of {steps.min():.2f} to {steps.max():.2f} (the "
+                   f"biggest change is from layer {fastest} to {fastest + 1}); the embedding layer and the last layer "
+                   f"have {s[0, -1]:.2f}.")
+    return out
+
+
+def recordings(summaries: pd.DataFrame, consistency: np.ndarray | None, label: str) -> list[str]:
+    """Chapter 1: the recordings' size, and how consistent the voxels are across subjects."""
+    first = summaries.iloc[0]
+    same = summaries[["n_trs", "n_runs", "n_voxels"]].nunique().max() == 1
+    size = (f"each with {first['n_trs']} TRs in {first['n_runs']} runs and {first['n_voxels']} voxels" if same
+            else f"with {summaries['n_trs'].min()} to {summaries['n_trs'].max()} TRs and {summaries['n_voxels'].min()} "
+                 f"to {summaries['n_voxels'].max()} voxels")
+    out = [f"{len(summaries)} recordings, {size}; {first['n_words_shown']} items shown."]
+    if consistency is not None and len(consistency):
+        q50, q99 = np.percentile(consistency, [50, 99])
+        out.append(f"The voxels' {label}: median {q50:.3f}, 99th percentile {q99:.3f}, largest {np.max(consistency):.3f}.")
+    return out
+
+
+def penalties(chosen: pd.Series, offered) -> list[str]:
+    """Chapter 5: the penalties the inner cross-validation chose (one value per subject, layer and fold)."""
+    offered = sorted(offered)
+    counts = chosen.value_counts()
+    top = counts.index[0]
+    out = [f"The inner cross-validation chose {top:g} in {counts.iloc[0]} of {len(chosen)} fits."]
+    edge = chosen.isin([offered[0], offered[-1]]) if len(offered) > 1 else pd.Series(False, index=chosen.index)
+    if edge.any():
+        side = "largest" if (chosen[edge] == offered[-1]).sum() >= (chosen[edge] == offered[0]).sum() else "smallest"
+        out.append(f"{int(edge.sum())} of {len(chosen)} choices are at the edge of the grid ({offered[0]:g} to "
+                   f"{offered[-1]:g}), mostly the {side}: a penalty beyond the grid might fit better, so the grid "
+                   "may be too narrow.")
+    return out
+
+
+def slopes(table: pd.DataFrame) -> list[str]:
+    """Chapter 7: each measure's scaling slope (per tenfold parameters) and whether its interval excludes 0.
+
+    ``table``: index (measure, at), columns ``slope``, ``ci_low``, ``ci_high``, ``n_models``.
+    """
+    out = []
+    for (measure, at), row in table.iterrows():
+        if np.isnan(row["slope"]):
+            out.append(f"{measure} ({at} layer): fewer than two trained sizes, no slope.")
+            continue
+        sign = "rises" if row["ci_low"] > 0 else "falls" if row["ci_high"] < 0 else None
+        text = (f"{sign} with size" if sign else "shows no trend its interval can tell from none")
+        out.append(f"{measure} ({at} layer): across {int(row['n_models'])} trained models the score {text} "
+                   f"(slope {row['slope']:+.3f} per tenfold parameters, 95 % interval {row['ci_low']:+.3f} to "
+                   f"{row['ci_high']:+.3f}).")
+    return out
+
+
+def depths(best: pd.DataFrame) -> list[str]:
+    """Chapter 8: where each measure's best layers sit (relative depth), over the trained models."""
+    out = []
+    for measure, rows in best[best["trained"]].groupby("measure", sort=False):
+        where = ", ".join(f"{m} {d:.2f}" for m, d in zip(rows["model"], rows["relative_depth"]))
+        out.append(f"{measure}: the best layers of the trained models sit at relative depths {where}.")
+    return out
+
+
+def training(differences: dict[str, pd.DataFrame]) -> list[str]:
+    """Chapter 8: at how many layers training raises or lowers each measure (trained minus untrained twin)."""
+    out = []
+    for measure, d in differences.items():
+        for model, rows in d.groupby("model", sort=False):
+            up = int((rows["mean"] - rows["ci95"] > 0).sum())
+            down = int((rows["mean"] + rows["ci95"] < 0).sum())
+            verdict = ("training lowers the score at more layers than it raises it" if down > up else
+                       "training raises the score at more layers than it lowers it" if up > down else
+                       "no difference its interval can tell from none" if up == 0 else
+                       "training raises and lowers the score at as many layers")
+            out.append(f"{measure}, {model}: trained minus untrained is above 0 at {up} and below 0 at {down} of "
+                       f"{len(rows)} layers: {verdict}.")
+    return out

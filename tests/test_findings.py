@@ -1,0 +1,96 @@
+"""The findings boxes: sentences made from small hand-written tables, which change when a number does."""
+
+import numpy as np
+import pandas as pd
+
+from helpers.run import findings as F
+
+
+def layers(rows):
+    """A scored_layers-like table from (measure, model, layer, mean, ci95, chance) tuples."""
+    return pd.DataFrame(rows, columns=["measure", "model", "layer", "mean", "ci95", "chance"])
+
+
+TABLE = layers([
+    ("P@10", "m", 0, 0.05, 0.01, 0.02), ("P@10", "m", 1, 0.12, 0.01, 0.02), ("P@10", "m", 2, 0.08, 0.01, 0.02),
+    ("P@10", "random:m", 0, 0.03, 0.01, 0.02), ("P@10", "random:m", 1, 0.04, 0.01, 0.02),
+    ("P@10", "random:m", 2, 0.02, 0.01, 0.02),
+    ("P@10", "n", 0, 0.021, 0.01, 0.02), ("P@10", "n", 1, 0.025, 0.01, 0.02),
+])
+
+
+def test_best_layers_name_what_stands_above_chance_and_where_the_planted_layer_ranks():
+    assert F.best_layers(TABLE, planted=("m", 2)) == [
+        "P@10: 2 of 3 models stand above their chance level at their best layer; the highest is m (layer 1, "
+        "0.120 ± 0.010 against 0.020).",
+        "P@10: within their chance level: n.",
+        "P@10: the planted model, m, ranks 1 of 3 models; its planted layer 2 ranks 2 of 3 layers (best: layer 1).",
+    ]
+
+
+def test_flipping_one_number_flips_the_finding():
+    flipped = TABLE.copy()
+    flipped.loc[(flipped["model"] == "random:m") & (flipped["layer"] == 2), "mean"] = 0.30  # the twin now wins
+    said = F.best_layers(flipped)
+    assert ("P@10: the untrained twin of m scores above m itself (0.300 ± 0.010 against 0.120 ± 0.010 at their "
+            "best layers).") in said
+    assert not any("untrained twin" in s for s in F.best_layers(TABLE))
+    nothing = TABLE.assign(chance=0.5)  # every score now within its chance level
+    assert F.best_layers(nothing)[0] == ("P@10: no model stands above its chance level at its best layer (the "
+                                         "highest, m, scores 0.120 ± 0.010 against 0.500).")
+
+
+def test_the_delay_used_is_compared_with_the_best_delay():
+    summary = pd.DataFrame({"variant": ["delay 0 s", "delay 4 s", "delay 6 s", "HRF area"],
+                            "mean": [0.015, 0.167, 0.059, 0.1], "ci95": [0.005, 0.02, 0.01, 0.01],
+                            "chance": 0.016, "chance_permuted": [0.016, 0.017, 0.016, 0.016]})
+    said = F.delays(summary, {"delay 0 s": 0.0, "delay 4 s": 4.0, "delay 6 s": 6.0}, used=6.0)
+    assert said == [
+        "The best delay is 4 s (P@10 0.167 ± 0.020, chance 0.017).",
+        "The delay of 6 s that the other chapters use gives 0.059 ± 0.010, below the best delay's interval: the "
+        "later chapters score a window 2 s later than the best one.",
+        "At 0 s the score does not stand above its chance level.",
+    ]
+    summary.loc[2, "mean"] = 0.2  # now 6 s is best
+    assert F.delays(summary, {"delay 0 s": 0.0, "delay 4 s": 4.0, "delay 6 s": 6.0}, used=6.0)[:2] == [
+        "The best delay is 6 s (P@10 0.200 ± 0.010, chance 0.016).", "That is the delay the other chapters use."]
+
+
+def test_penalties_at_the_edge_of_the_grid_are_said():
+    assert F.penalties(pd.Series([1e5] * 7 + [10.0]), (1.0, 10.0, 1e5)) == [
+        "The inner cross-validation chose 100000 in 7 of 8 fits.",
+        "7 of 8 choices are at the edge of the grid (1 to 100000), mostly the largest: a penalty beyond the grid might "
+        "fit better, so the grid may be too narrow."]
+    assert F.penalties(pd.Series([10.0] * 3), (1.0, 10.0, 1e5)) == ["The inner cross-validation chose 10 in 3 of 3 fits."]
+
+
+def test_slopes_say_whether_their_interval_excludes_zero():
+    table = pd.DataFrame({"slope": [0.05, 0.01, np.nan], "ci_low": [0.01, -0.02, np.nan], "ci_high": [0.09, 0.03, np.nan],
+                          "n_models": [3, 3, 1]}, index=pd.MultiIndex.from_tuples([("P", "best"), ("P", "last"), ("R", "best")]))
+    assert F.slopes(table) == [
+        "P (best layer): across 3 trained models the score rises with size (slope +0.050 per tenfold parameters, "
+        "95 % interval +0.010 to +0.090).",
+        "P (last layer): across 3 trained models the score shows no trend its interval can tell from none (slope +0.010 "
+        "per tenfold parameters, 95 % interval -0.020 to +0.030).",
+        "R (best layer): fewer than two trained sizes, no slope."]
+
+
+def test_training_differences_count_layers_above_and_below_zero():
+    d = pd.DataFrame({"model": "m", "layer": [0, 1, 2, 3], "mean": [-0.2, -0.3, 0.1, 0.0], "ci95": 0.05})
+    assert F.training({"P@10": d}) == ["P@10, m: trained minus untrained is above 0 at 1 and below 0 at 2 of 4 "
+                                       "layers: training lowers the score at more layers than it raises it."]
+
+
+def test_layer_change_and_recordings_read_their_numbers():
+    s = np.array([[1.0, 0.9, 0.3], [0.9, 1.0, 0.5], [0.3, 0.5, 1.0]])
+    assert F.layer_change({"m": s}) == ["m: neighbouring layers have a mean cosine of 0.50 to 0.90 (the biggest change "
+                                        "is from layer 1 to 2); the embedding layer and the last layer have 0.30."]
+    summaries = pd.DataFrame({"n_trs": [100, 100], "n_runs": [2, 2], "n_voxels": [50, 50], "n_words_shown": [380, 380]})
+    said = F.recordings(summaries, np.linspace(0, 1, 101), "inter-subject correlation")
+    assert said == ["2 recordings, each with 100 TRs in 2 runs and 50 voxels; 380 items shown.",
+                    "The voxels' inter-subject correlation: median 0.500, 99th percentile 0.990, largest 1.000."]
+
+
+def test_the_box_escapes_its_sentences():
+    html = F.box(["a < b & c"]).data
+    assert "<li>a &lt; b &amp; c</li>" in html and "What this chapter found" in html
