@@ -1,7 +1,14 @@
+import os
+
 import numpy as np
 import pytest
 
 from helpers.data.recording import Recording
+from helpers.plots.style import STRICT
+
+# Every figure drawn in the tests, and in the books they build (kernels inherit the environment), must fit the book's
+# column with text of 9 pt or more: a figure that does not is an error naming it (helpers.plots.style.legible).
+os.environ[STRICT] = "1"
 
 
 def make_recording(onsets, tr_times=None, runs=None, n_voxels=5, seed=0, words=None, tr=2.0):

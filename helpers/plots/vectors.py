@@ -4,34 +4,40 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..align.statistics import lag_similarity
 from ..align.statistics import layer_similarity as layer_cosines
+from .style import COLUMN_IN, legible
 
 
+@legible
 def neighbour_similarity(vectors: np.ndarray, max_lag: int = 20, title: str = "") -> plt.Figure:
     """Mean cosine between the (centred) vectors of words ``lag`` positions apart."""
     lags = np.arange(1, max_lag + 1)
     means = lag_similarity(vectors, lags).to_numpy()  # helpers.align.statistics
-    fig, ax = plt.subplots(figsize=(6, 3.3))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.2))
     ax.plot(lags, means, marker="o", ms=3)
     ax.axhline(0, color="k", lw=0.8, ls="--", label="unrelated vectors")
-    ax.set_xlabel("distance between two words (in words; 1 word = 0.5 s)")
+    ax.set_xlabel("distance between two words (in words)")
     ax.set_ylabel("mean cosine similarity")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
 
 
+@legible
 def layer_similarity(vectors: np.ndarray, title: str = "") -> plt.Figure:
     """Mean cosine, over word occurrences, between the centred hidden states of every pair of layers."""
     sim = layer_cosines(vectors)  # helpers.align.statistics.layer_similarity
-    fig, ax = plt.subplots(figsize=(4.6, 3.9))
+    fig, ax = plt.subplots(figsize=(5.0, 3.9))
     image = ax.imshow(sim, vmin=-1, vmax=1, cmap="RdBu_r")
-    fig.colorbar(image, ax=ax, label="mean cosine (same word, two layers)")
+    fig.colorbar(image, ax=ax, label="mean cosine\n(same word, two layers)")
     ax.set_xlabel("layer")
     ax.set_ylabel("layer")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title)
     fig.tight_layout()
     return fig
