@@ -303,14 +303,21 @@ def test_chapters_run_side_by_side_and_the_one_that_fails_is_named(tmp_path):
     meeting, out = tmp_path / "meeting", tmp_path / "out"
     meeting.mkdir(), out.mkdir()
     # Each chapter arrives, then waits for the other: both finish only if they run at the same time.
-    wait = (f"import pathlib, time\nhere = pathlib.Path({str(meeting)!r})\n(here / {{name!r}}).touch()\n"
+    # Each holds 400 MiB for a second and a half: the build measures its kernel's peak memory.
+    wait = (f"import pathlib, time\nheld = bytearray(400 * 2**20)\ntime.sleep(1.5)\n"
+            f"here = pathlib.Path({str(meeting)!r})\n(here / {{name!r}}).touch()\n"
             "for _ in range(600):\n    if len(list(here.iterdir())) == 2:\n        break\n    time.sleep(0.1)\n"
             "else:\n    raise TimeoutError('the other chapter never ran')\nprint('met')")
     sources = [_chapter(tmp_path / f"{name}.ipynb", wait.format(name=name)) for name in ("first", "second")]
-    seconds, _ = book.run_chapters(sources, out, cfg, parameters, 2)
-    assert list(seconds) == ["first", "second"]
+    costs, _ = book.run_chapters(sources, out, cfg, parameters, 2)
+    assert list(costs) == ["first", "second"]
     for source in sources:
-        assert "met" in "".join(o.get("text", "") for o in nbformat.read(out / source.name, 4).cells[-1].outputs)
+        cells = nbformat.read(out / source.name, 4).cells
+        assert "met" in "".join(o.get("text", "") for o in cells[-1].outputs)
+        seconds, gib = costs[source.stem]
+        assert 1.5 < seconds < 120 and 0.4 < gib < 4  # the kernel held 400 MiB (0.39 GiB) beside itself
+        note = next(c.source for c in cells if c.source.startswith("*This page was computed"))
+        assert re.search(r"in \d+ s, with at most 0\.[4-9] GiB of memory, on the machine that built it", note), note
 
     failing = [_chapter(tmp_path / "fine.ipynb", "print(1)"), _chapter(tmp_path / "broken.ipynb", "raise ValueError('planted')")]
     with pytest.raises(RuntimeError, match=r"broken\.ipynb failed.*planted"):

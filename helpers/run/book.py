@@ -129,10 +129,12 @@ def last_state(stream: str) -> str:
     return "\n".join(line.rsplit("\r", 1)[-1] for line in stream.split("\n"))
 
 
-def for_readers(path: Path, scenario: str, *private: str | Path) -> list[str]:
+def for_readers(path: Path, scenario: str, *private: str | Path, cost: tuple[float, float] | None = None) -> list[str]:
     """Show the reader results, not machinery; returns what was taken off the page.
 
-    The chapter's parameter cells give way to one line naming the scenario;
+    The chapter's parameter cells give way to one line naming the scenario
+    (and, given ``cost`` = seconds and peak memory in bytes, what the chapter
+    took to compute);
     what its cells wrote to stderr (progress bars, warnings, logs) leaves the
     page and is returned, as "cell N: text", for the build's log; and no text
     output, injected parameter or notebook metadata (papermill's paths) names a
@@ -168,11 +170,17 @@ def for_readers(path: Path, scenario: str, *private: str | Path) -> list[str]:
                     value = "".join(value) if isinstance(value, list) else value
                     out.data[mime] = without_machine_paths(value, prefixes)
     at = next((i for i, c in enumerate(nb.cells) if "injected-parameters" in c.metadata["tags"]), 1)
-    note = nbformat.v4.new_markdown_cell(f"*This page was computed on the scenario `{scenario}`; the table below holds "
-                                         "every parameter of the run.*")
+    took = "" if cost is None else (f" in {_duration(cost[0])}, with at most {cost[1] / 2**30:.1f} GiB of memory, on "
+                                    "the machine that built it (a rerun that finds its results in the cache is faster)")
+    note = nbformat.v4.new_markdown_cell(f"*This page was computed on the scenario `{scenario}`{took}; the table below "
+                                         "holds every parameter of the run.*")
     nb.cells.insert(at + 1, note)
     nbformat.write(nb, path)
     return removed
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def default_jobs() -> int:
@@ -194,14 +202,34 @@ def kernel_environment(jobs: int) -> dict[str, str]:
     return {**QUIET, **{name: os.environ.get(name, threads) for name in THREAD_VARIABLES}}
 
 
-def execute(source: Path, target: Path, parameters: dict, progress: bool) -> float:
-    """Run one chapter with papermill into ``target`` (in a worker process); returns the seconds it took."""
-    import papermill as pm
+def execute(source: Path, target: Path, parameters: dict, progress: bool) -> tuple[float, float]:
+    """Run one chapter with papermill into ``target`` (in a worker process); returns the seconds it took and the
+    peak memory (bytes) of its kernel, sampled every half second."""
+    import threading
 
+    import papermill as pm
+    import psutil
+
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        me = psutil.Process()
+        while not done.wait(0.5):
+            try:
+                peak[0] = max(peak[0], sum(p.memory_info().rss for p in me.children(recursive=True)))
+            except psutil.Error:  # a process ended while being read
+                pass
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     began = time.perf_counter()
-    pm.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=KERNEL, cwd=str(ROOT / "notebooks"),
-                        progress_bar={"desc": source.stem, "leave": False} if progress else False)
-    return time.perf_counter() - began
+    try:
+        pm.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=KERNEL, cwd=str(ROOT / "notebooks"),
+                            progress_bar={"desc": source.stem, "leave": False} if progress else False)
+    finally:
+        done.set()
+        sampler.join()
+    return time.perf_counter() - began, float(peak[0])
 
 
 def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters: dict, jobs: int,
@@ -212,13 +240,13 @@ def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters:
     A chapter that does not apply to the scenario becomes a note
     (:func:`placeholder`); each executed one goes through :func:`for_readers`
     (``private``: more folders no page may name). Returns the seconds each
-    chapter took, in the order of ``sources``, and what the chapters wrote to
-    stderr. The first chapter that fails stops the build, with its name.
+    chapter took and its kernel's peak memory (GiB), in the order of
+    ``sources``, and what the chapters wrote to stderr. The first chapter that fails stops the build, with its name.
     """
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from multiprocessing import get_context
 
-    seconds, stderr = {}, []
+    seconds, peaks, stderr = {}, {}, []
     environment = kernel_environment(jobs)
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)  # the workers, and the kernels they start, inherit it
@@ -230,7 +258,7 @@ def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters:
                 reason = not_applicable(source, cfg)
                 if reason:
                     placeholder(source, folder / source.name, reason)
-                    seconds[source.stem] = 0.0
+                    seconds[source.stem], peaks[source.stem] = 0.0, 0.0
                     bar.update()
                 else:
                     running[pool.submit(execute, source, folder / source.name, parameters, jobs == 1)] = source
@@ -246,9 +274,11 @@ def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters:
                         if running:
                             tqdm.write(f"{source.name} failed; the build stops once the chapters still running end")
                         raise RuntimeError(f"{source.name} failed (the executed notebook: {target}): {errors}")
-                    stderr += [f"## {source.stem}, {line}" for line in for_readers(target, cfg.name, *private)]
-                    seconds[source.stem] = round(future.result(), 1)
-                    tqdm.write(f"{source.stem}: {seconds[source.stem]:.0f} s")
+                    took, memory = future.result()
+                    stderr += [f"## {source.stem}, {line}" for line in for_readers(target, cfg.name, *private, cost=(took, memory))]
+                    seconds[source.stem] = round(took, 1)
+                    peaks[source.stem] = round(memory / 2**30, 2)
+                    tqdm.write(f"{source.stem}: {seconds[source.stem]:.0f} s, {peaks[source.stem]:.1f} GiB")
                     bar.update()
     finally:
         bar.close()
@@ -257,7 +287,7 @@ def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    return {source.stem: seconds[source.stem] for source in sources}, stderr
+    return {source.stem: (seconds[source.stem], peaks[source.stem]) for source in sources}, stderr
 
 
 def build(scenario: str = "default", overrides: dict | None = None, out: str | Path = "_build",
@@ -307,7 +337,8 @@ def build(scenario: str = "default", overrides: dict | None = None, out: str | P
     if html.exists():
         shutil.rmtree(html)
     shutil.move(str(stage / "_build" / "html"), html)
-    (out / "chapter_seconds.csv").write_text("chapter,seconds\n" + "".join(f"{k},{v}\n" for k, v in seconds.items()))
+    (out / "chapter_seconds.csv").write_text("chapter,seconds,peak_memory_gib\n"
+                                             + "".join(f"{k},{v[0]},{v[1]}\n" for k, v in seconds.items()))
     minutes = (time.perf_counter() - start) / 60
     print(f"built the book on scenario {cfg.name!r} in {minutes:.1f} min: {html / 'index.html'}")
     return html / "index.html"
