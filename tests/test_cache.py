@@ -165,3 +165,15 @@ def test_verify_reports_damage_and_clean_removes_what_killed_runs_left(tmp_path,
     assert not dead.exists() and not list((tmp_path / "t").glob(".*"))
     module.main(["verify", "--root", str(tmp_path)])
     assert "t: 2 entries, 2 sound, 0 damaged" in capsys.readouterr().out
+
+
+def test_a_writer_removes_what_killed_writers_of_its_entry_left(tmp_path):
+    cache = Cache(tmp_path)
+    folder = cache.entry("t", {"p": 1})
+    folder.parent.mkdir(parents=True)
+    dead = folder.parent / f".{folder.name}-killed"  # the work folder of a writer killed with kill -9
+    dead.mkdir()
+    (dead / "table.csv").write_text("half")
+    cache.table("t", {"p": 1}, lambda: pd.DataFrame({"v": [1]}))
+    assert not dead.exists()
+    assert sorted(p.name for p in folder.parent.iterdir()) == sorted([folder.name, f".{folder.name}.lock"])
