@@ -246,7 +246,7 @@ def layouts(site):
             dom = run_browser(exe, probe.as_uri(), "--dump-dom", "--window-size=1280,2000")
         finally:
             probe.unlink()
-        measured = re.search(r'<pre id="layout-measured">(.*?)</pre>', dom, re.S)
+        measured = re.search(r'<pre id="layout-measured"[^>]*>(.*?)</pre>', dom, re.S)
         assert measured, f"{page}: the layout could not be measured"
         found[page] = json.loads(measured.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -34,7 +36,7 @@ def timeline(rec: Recording, zoom_s: float = 15.0) -> plt.Figure:
     for t in rec.tr_times[(rec.tr_times >= start - rec.tr) & (rec.tr_times < start + zoom_s)]:
         bottom.axvline(t, color="0.6", lw=0.8, ls=":")
     for i in np.flatnonzero(shown):
-        bottom.text(rec.onsets[i], (i % 4) * 0.22 + 0.1, rec.words[i], fontsize=9, rotation=0, color="k" if word[i] else "C3")
+        bottom.text(rec.onsets[i], (i % 4) * 0.22 + 0.1, rec.words[i], fontsize=9, color="k" if word[i] else "C3", clip_on=True)
         bottom.plot([rec.onsets[i]] * 2, [0, 0.08], color="k", lw=0.6)
     bottom.set_xlim(start - 1, start + zoom_s)
     bottom.set_ylim(0, 1)
@@ -50,16 +52,17 @@ def glass_brain(coords: np.ndarray, values: np.ndarray, title: str, label: str) 
     """Voxels as markers on a glass brain, coloured by ``values``."""
     from nilearn import plotting
 
-    fig = plt.figure(figsize=(COLUMN_IN, 2.8))
+    fig = plt.figure(figsize=(COLUMN_IN, 2.9))
     order = np.argsort(values)
     low, high = float(np.min(values)), float(np.max(values))
     if high == low:  # a constant map still needs a colour range
         low, high = low - 0.5, high + 0.5
     display = plotting.plot_markers(
-        values[order], coords[order], node_size=6, node_cmap="viridis", display_mode="lzry",
-        figure=fig, title=title, colorbar=True, alpha=0.8, node_vmin=low, node_vmax=high,
+        values[order], coords[order], node_size=5, node_cmap="viridis", display_mode="lzry",
+        figure=fig, axes=(0, 0, 0.9, 0.82), colorbar=True, alpha=0.8, node_vmin=low, node_vmax=high,
     )
     display._cbar.set_label(label)
+    fig.suptitle(textwrap.fill(title, 70), y=0.99)
     return fig
 
 
@@ -77,8 +80,9 @@ def glass_brain_regions(coords: np.ndarray, regions: np.ndarray, title: str, top
     names, counts = np.unique(regions[labelled], return_counts=True)
     shown = names[np.argsort(-counts, kind="stable")][:top]
     rest = ~np.isin(regions, shown)
-    fig = plt.figure(figsize=(COLUMN_IN, 3.6))
-    display = plotting.plot_glass_brain(None, display_mode="lzry", figure=fig, axes=(0, 0.3, 1, 0.7), title=title)
+    fig = plt.figure(figsize=(COLUMN_IN, 3.4))
+    display = plotting.plot_glass_brain(None, display_mode="lzry", figure=fig, axes=(0, 0.27, 1, 0.63))
+    fig.suptitle(textwrap.fill(title, 70), y=0.99)
     handles = []
     if rest.any():
         display.add_markers(coords[rest], marker_color="0.75", marker_size=3)

@@ -11,9 +11,11 @@ import matplotlib.pyplot as plt
 import matplotlib.text
 import pandas as pd
 
-# The book's main column at a 1280 px wide window is about 720 CSS px: a figure drawn at most COLUMN_IN inches wide
-# at 100 dpi is shown at its own size, so a font of MIN_PT points stays at least that size on the page.
-COLUMN_IN = 7.0
+# At a 1280 px wide window a figure in the book's main column may be 688 CSS px wide, and 666 px inside a folded
+# solution. A figure drawn at most COLUMN_IN inches wide at 100 dpi, with nothing past its edges, is saved with a
+# 0.1 in margin on each side at most 660 px wide: shown at its own size there, so a font of MIN_PT points stays at
+# least that size on the page (tests/test_browser.py measures it).
+COLUMN_IN = 6.4
 MIN_PT = 9.0
 HOUSE = {
     "figure.dpi": 100, "savefig.dpi": 100, "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10,
@@ -78,6 +80,9 @@ def problems(fig: plt.Figure) -> list[str]:
     if width > COLUMN_IN + 1e-6:
         found.append(f"{width:.1f} in wide, more than the column's {COLUMN_IN:g} in (it would be shrunk)")
     fig.canvas.draw()  # tick labels exist once drawn
+    outer = fig.get_tightbbox(fig.canvas.get_renderer()).width
+    if outer > width + 0.1:
+        found.append(f"text runs {outer - width:.1f} in past the figure's edges (a long title or label?)")
     small = sorted({(round(t.get_fontsize(), 1), t.get_text().strip()[:30]) for t in fig.findobj(matplotlib.text.Text)
                     if t.get_visible() and t.get_text().strip() and t.get_fontsize() < MIN_PT - 1e-6})
     if small:
