@@ -94,3 +94,14 @@ def test_layer_change_and_recordings_read_their_numbers():
 def test_the_box_escapes_its_sentences():
     html = F.box(["a < b & c"]).data
     assert "<li>a &lt; b &amp; c</li>" in html and "What this chapter found" in html
+
+
+def test_a_single_model_and_a_scenario_without_sizes_read_naturally():
+    one = TABLE[TABLE["model"] == "n"]
+    assert F.best_layers(one) == ["P@10: n does not stand above its chance level at its best layer (layer 1, "
+                                  "0.025 ± 0.010 against 0.020)."]
+    none = pd.DataFrame({"slope": [np.nan, np.nan], "ci_low": np.nan, "ci_high": np.nan, "n_models": 1},
+                        index=pd.MultiIndex.from_tuples([("P", "best"), ("P", "last")]))
+    assert F.slopes(none) == ["No scaling slope: this scenario has fewer than two trained model sizes."]
+    best = pd.DataFrame({"measure": "P", "model": ["m", "random:m"], "trained": [True, False], "relative_depth": [0.5, 1.0]})
+    assert F.depths(best) == ["P: the best layers of the trained models sit at relative depths m (0.50)."]

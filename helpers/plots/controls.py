@@ -47,7 +47,7 @@ def controls_matrix(summary: pd.DataFrame, title: str = "", simulated: bool = Fa
         ax.set_xticks(range(len(splits)), [SHORT_SPLIT_NAMES[s] for s in splits])
         first_column = list(panels.values()).index(ax) % 2 == 0
         ax.set_yticks(range(len(sources)), [_short(s) for s in sources] if first_column else [])
-        ax.set_title(f"{measure}, minus chance")
+        ax.set_title(f"{measure}\nminus chance")
     legend_below(fig, list(panels.values()), title + " (*: 95 % CI above chance)" + simulated_tag(simulated))
     return fig
 

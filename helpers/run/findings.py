@@ -56,7 +56,11 @@ def best_layers(layers: pd.DataFrame, planted: tuple[str, int] | None = None) ->
         best = rows.loc[rows.groupby("model", sort=False)["mean"].idxmax()].set_index("model")
         above = [m for m, row in best.iterrows() if _above(row)]
         top = best["mean"].idxmax()
-        if above:
+        if len(best) == 1:
+            verdict = "stands above" if above else "does not stand above"
+            out.append(f"{measure}: {top} {verdict} its chance level at its best layer (layer {best.loc[top, 'layer']}, "
+                       f"{_score(best.loc[top])} against {best.loc[top, 'chance']:.3f}).")
+        elif above:
             out.append(f"{measure}: {len(above)} of {len(best)} models stand above their chance level at their best "
                        f"layer; the highest is {top} (layer {best.loc[top, 'layer']}, {_score(best.loc[top])} against "
                        f"{best.loc[top, 'chance']:.3f}).")
@@ -158,6 +162,8 @@ def slopes(table: pd.DataFrame) -> list[str]:
 
     ``table``: index (measure, at), columns ``slope``, ``ci_low``, ``ci_high``, ``n_models``.
     """
+    if table["slope"].isna().all():
+        return ["No scaling slope: this scenario has fewer than two trained model sizes."]
     out = []
     for (measure, at), row in table.iterrows():
         if np.isnan(row["slope"]):
@@ -175,7 +181,7 @@ def depths(best: pd.DataFrame) -> list[str]:
     """Chapter 8: where each measure's best layers sit (relative depth), over the trained models."""
     out = []
     for measure, rows in best[best["trained"]].groupby("measure", sort=False):
-        where = ", ".join(f"{m} {d:.2f}" for m, d in zip(rows["model"], rows["relative_depth"]))
+        where = ", ".join(f"{m} ({d:.2f})" for m, d in zip(rows["model"], rows["relative_depth"]))
         out.append(f"{measure}: the best layers of the trained models sit at relative depths {where}.")
     return out
 
