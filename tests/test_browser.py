@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 PROGRESS = re.compile(r"it/s\]|s/it\]|TqdmWarning|\d+%\|[█▏▎▍▌▋▊▉ ]*\|")
 MACHINE_PATHS = re.compile(r"(?<![\w.])/(?:work|tmp|root|home)/")
+WARNINGS = re.compile(r"\b[A-Z]\w*Warning\b|\bWARNING\b")  # a Python warning's class, or a logger's level
 MATH_CLASSES = {"math"}  # sphinx.ext.mathjax wraps every formula in an element of class "math"
 
 
@@ -177,6 +178,8 @@ def test_each_page_renders_for_a_reader(site, rendered, page):
     assert title in dom.title
     assert "Traceback (most recent call last)" not in dom.text
     assert not PROGRESS.search(dom.text), f"{page} shows a progress bar: {PROGRESS.search(dom.text).group()!r}"
+    warning = WARNINGS.search(dom.text)
+    assert not warning, f"{page} shows a warning: ...{dom.text[max(warning.start() - 80, 0):warning.end() + 80]}..."
     leak = MACHINE_PATHS.search(dom.text)
     assert not leak, f"{page} shows a path of the build machine: ...{dom.text[max(leak.start() - 80, 0):leak.end() + 80]}..."
     if executed_has_figures(site, page):
