@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from ..align.statistics import layer_summary, model_scores, summarise
-from .style import COLUMN_IN, legend_below, legible, measure_panels, panel_grid, simulated_tag
+from .style import COLUMN_IN, legend_below, legible, log_axis, measure_panels, panel_grid, simulated_tag
 
 
 @legible
@@ -82,6 +82,7 @@ def precision_at_k(table: pd.DataFrame, title: str = "") -> plt.Figure:
         ax.plot(s["k"], s["chance_permuted"], color=f"C{c}", ls=":", lw=1, label=f"{method}: permutation null")
     ax.plot(s["k"], s["chance"], color="k", ls="--", lw=1, label=f"k / n (n = {int(table['n_candidates'].iloc[0])})")
     ax.set_xscale("log")
+    log_axis(ax.xaxis)
     ax.set_xlabel("k (candidates ranked)")
     ax.set_ylabel("precision@k; band: 95 % CI")
     ax.set_ylim(0, 1)
@@ -147,6 +148,7 @@ def scaling(scores: pd.DataFrame, title: str = "", simulated: bool = False) -> p
                         mfc=c if r["trained"] else "white", zorder=2)
             ax.plot(r["n_params_m"], r["chance"], "_", color=c, ms=14, mew=2, zorder=2)
         ax.set_xscale("log")
+        log_axis(ax.xaxis)
         ax.set_xlabel("parameters (millions)")
         ax.set_title(measure)
     handles = [plt.Line2D([], [], marker="o", ls="", color=f"C{i}", label=f) for i, f in enumerate(families)]

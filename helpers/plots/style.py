@@ -10,6 +10,7 @@ import os
 import matplotlib.pyplot as plt
 import matplotlib.text
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 # At a 1280 px wide window a figure in the book's main column may be 688 CSS px wide, and 666 px inside a folded
 # solution. A figure drawn at most COLUMN_IN inches wide at 100 dpi, with nothing past its edges, is saved with a
@@ -46,6 +47,13 @@ def measure_panels(data: pd.DataFrame, ncols: int = 2, height: float = 2.6):
     measures = list(dict.fromkeys(data["measure"]))
     fig, axes = panel_grid(len(measures), ncols, height)
     return fig, dict(zip(measures, axes))
+
+
+def log_axis(axis) -> None:
+    """A log axis labelled at 1, 2 and 5 times each power of ten, in plain numbers (20, 50, 100), and nothing else."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def legend_below(fig: plt.Figure, axes, title: str = "", ncol: int = 2, handles=None) -> None:
