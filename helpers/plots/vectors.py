@@ -20,6 +20,7 @@ def neighbour_similarity(vectors: np.ndarray, max_lag: int = 20, title: str = ""
     ax.plot(lags, means, marker="o", ms=3)
     ax.axhline(0, color="k", lw=0.8, ls="--", label="unrelated vectors")
     ax.set_xlabel("distance between two words (in words)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean cosine similarity")
     ax.set_title(title)
     ax.legend()
