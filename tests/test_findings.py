@@ -97,6 +97,8 @@ def test_the_box_escapes_its_sentences():
 
 
 def test_a_single_model_and_a_scenario_without_sizes_read_naturally():
+    assert F.best_layers(TABLE[TABLE["model"] == "m"], planted=("m", 2))[1] == (
+        "P@10: in the planted model, m, its planted layer 2 ranks 2 of 3 layers (best: layer 1).")
     one = TABLE[TABLE["model"] == "n"]
     assert F.best_layers(one) == ["P@10: n does not stand above its chance level at its best layer (layer 1, "
                                   "0.025 ± 0.010 against 0.020)."]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-
-from ..align.statistics import layer_curve
 from matplotlib.ticker import MaxNLocator
 
+from ..align.statistics import layer_curve
+from ..lm.models import RANDOM_PREFIX
+from ..lm.trivial import PREFIX as TRIVIAL_PREFIX
 from .style import legend_below, legible, measure_panels, panel_grid, simulated_tag
 
 SPLIT_NAMES = {"types": "shuffled types", "blocks": "blocks + buffer", "runs": "leave one run out", "none": "no fit (all words)"}
@@ -17,17 +18,17 @@ SHORT_SPLIT_NAMES = {"types": "types", "blocks": "blocks", "runs": "runs", "none
 
 def _short(source: str) -> str:
     """A source's name short enough for the matrix's rows: ``random:`` as ``untrained``, trivial features bare."""
-    return source.replace("random:", "untrained ").removeprefix("trivial:")
+    return source.replace(RANDOM_PREFIX, "untrained ").removeprefix(TRIVIAL_PREFIX)
 
 
 @legible
 def controls_matrix(summary: pd.DataFrame, title: str = "", simulated: bool = False) -> plt.Figure:
-    """One panel per measure: sources down, splits across; colour and number: mean minus chance, with its 95 % CI.
+    """One panel per measure: sources down, splits across; colour and number: mean minus chance.
 
     ``summary`` is :func:`helpers.run.controls.controls_summary`. A cell
-    whose interval lies above chance is marked with a star; the half-width
-    of the interval is printed under the score (the share of the noise
-    ceiling is in the chapter's table).
+    whose 95 % interval lies above chance is marked with a star; the
+    intervals themselves and the share of the noise ceiling are in the
+    chapter's table.
     """
     sources = list(dict.fromkeys(summary["model"]))
     fig, panels = measure_panels(summary, height=0.36 * len(sources) + 1.3)

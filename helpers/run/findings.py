@@ -19,7 +19,7 @@ import html
 import numpy as np
 import pandas as pd
 
-RANDOM = "random:"
+from ..lm.models import RANDOM_PREFIX
 
 
 def box(sentences: list[str], title: str = "What this chapter found"):
@@ -67,11 +67,11 @@ def best_layers(layers: pd.DataFrame, planted: tuple[str, int] | None = None) ->
         else:
             out.append(f"{measure}: no model stands above its chance level at its best layer (the highest, {top}, "
                        f"scores {_score(best.loc[top])} against {best.loc[top, 'chance']:.3f}).")
-        within = [m for m in best.index if m not in above and not m.startswith(RANDOM)]
+        within = [m for m in best.index if m not in above and not m.startswith(RANDOM_PREFIX)]
         if above and within:
             out.append(f"{measure}: within their chance level: {_names(within)}.")
         for model, row in best.iterrows():
-            twin = RANDOM + model
+            twin = RANDOM_PREFIX + model
             if twin in best.index and best.loc[twin, "mean"] - best.loc[twin, "ci95"] > row["mean"] + row["ci95"]:
                 out.append(f"{measure}: the untrained twin of {model} scores above {model} itself "
                            f"({_score(best.loc[twin])} against {_score(row)} at their best layers).")
@@ -86,6 +86,8 @@ def _planted(measure: str, rows: pd.DataFrame, best: pd.DataFrame, model: str, l
     layer_rank = int(own.index[own["layer"] == layer][0]) + 1 if layer in set(own["layer"]) else None
     where = (f"its planted layer {layer} ranks {layer_rank} of {len(own)} layers (best: layer {own.loc[0, 'layer']})"
              if layer_rank is not None else f"layer {layer} was not scored")
+    if len(best) == 1:
+        return f"{measure}: in the planted model, {model}, {where}."
     return f"{measure}: the planted model, {model}, ranks {rank} of {len(best)} models; {where}."
 
 
