@@ -25,6 +25,7 @@ it in this list:
 draws (``recordings``, ``vectors``, ``scores``, ``controls``, ``style``;
 every figure re-exported as ``plots.<name>``); it reads tables and arrays and
 computes nothing the book reports: the numbers it draws come from
-:mod:`helpers.align.statistics`. See ``ARCHITECTURE.md`` at the repository's
+:mod:`helpers.align.statistics`. :mod:`helpers.exercises`, also after all
+the stages, checks the answers to the chapters' exercises. See ``ARCHITECTURE.md`` at the repository's
 root.
 """

@@ -253,11 +253,13 @@ def test_each_chapter_opens_with_objectives_and_ends_with_exercises(chapter):
     assert found[-1] == len(nb.cells) - 1  # the exercises close the chapter
     levels = []
     for i in found:
-        question, answer = nb.cells[i - 1], nb.cells[i]
+        question, answer, solution = nb.cells[i - 2], nb.cells[i - 1], nb.cells[i]
         assert question.cell_type == "markdown" and question.source.startswith("### Exercise")
         assert re.search(r"\{dropdown\} Hint|:class: dropdown", question.source), "every exercise has a folded hint"
-        assert answer.cell_type == "code" and {"hide-cell", "hide-input"} & set(answer.metadata["tags"])
-        assert answer.outputs == [] and answer.execution_count is None  # committed without outputs
+        assert answer.cell_type == "code" and answer.metadata["tags"] == ["answer"]  # the student's cell, open
+        assert solution.cell_type == "code" and {"hide-cell", "hide-input"} & set(solution.metadata["tags"])
+        for cell in (answer, solution):
+            assert cell.outputs == [] and cell.execution_count is None  # committed without outputs
         levels.append(question.source.split("·")[1].split(":")[0].strip())
     assert levels[0] == "warm-up" and levels[-1] == "challenge"
     assert all(cell.get("id") for cell in nb.cells)
@@ -277,6 +279,26 @@ def test_every_solution_ran_in_the_book_and_is_folded(site, chapter):
     folded = re.findall(r'<div class="cell [^"]*\btag_solution\b[^"]*"[^>]*>\s*<details class="[^"]*\bhide\b[^"]*">', html)
     assert len(folded) == len(found), "each solution sits behind a toggle"
     assert html.count("Show the solution") >= len(found)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_exercise_checks_its_answer(site, chapter):
+    """In the built book each exercise's check says "not yet" on the answer cell's empty answer and "right" on the
+    folded solution's: every check runs against its solution on every build."""
+    executed = nbformat.read(site.parent / "stage" / "notebooks" / f"{chapter}.ipynb", as_version=4)
+
+    def said(cell) -> str:
+        return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+
+    found = solutions(executed)
+    for i in found:
+        number = re.match(r"### Exercise (\d+\.\d+) ", executed.cells[i - 2].source).group(1)
+        empty, solved = said(executed.cells[i - 1]), said(executed.cells[i])
+        assert f"Exercise {number}: ✗ not yet: answer_{number.replace('.', '_')} is still None" in empty
+        assert f"Exercise {number}: ✓ right: " in solved, f"{chapter}: the solution of {number} says {solved[-300:]!r}"
+    html = (site / "notebooks" / f"{chapter}.html").read_text()
+    assert html.count("✓ right") == len(found) and html.count("✗ not yet") == len(found)
+    assert len(re.findall(r"<em>About \d+ minutes\.</em>", html)) == len(found)
 
 
 def test_a_variant_with_another_planted_layer_gets_its_own_results(tmp_path):
