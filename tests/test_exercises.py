@@ -57,6 +57,8 @@ def test_a_mapping_names_missing_extra_and_wrong_keys_but_not_the_values():
     close = numbers_close()
     assert mapping({"r": 0.5005}, {"r": 0.5}, "r", "", close) and not mapping({"r": 0.6}, {"r": 0.5}, "r", "", close)
     assert not mapping({"r": "0.5"}, {"r": 0.5}, "r", "", close)
+    assert close(4.0, 4) and not close(4.01, 4) and not close(True, 1)  # a whole number (a layer) exactly
+    assert close(float("nan"), float("nan")) and not close(0.0, float("nan")) and not close(float("nan"), 0.0)
 
 
 def test_check_refuses_an_unknown_exercise_and_never_accepts_none(tmp_path):

@@ -73,7 +73,7 @@ def stronger_signal(answer, cfg):
     return mapping(answer, {"shuffled": ranks["types"]["rank"], "blocked": ranks["blocks"]["rank"]},
                    f"the planted layer's ranks at snr = 5 (1 = best)",
                    "Rank the planted layer among the planted model's layers by mean P@10 with CSLS, "
-                   "`statistics.layer_rank(...)['rank']`, under each split.")
+                   "`statistics.layer_rank(...)['rank']`, under each split.", numbers_close())
 
 
 @exercise("4.4", applies=simulated)

@@ -95,5 +95,18 @@ def mapping(answer, expected: Mapping, what: str, hint: str,
 
 
 def numbers_close(rtol: float = 0.02, atol: float = 1e-3) -> Callable[[object, object], bool]:
-    """A ``same`` for :func:`mapping`: two numbers within ``rtol`` or ``atol`` of each other."""
-    return lambda a, b: _is_number(a) and abs(float(a) - float(b)) <= max(atol, rtol * abs(float(b)))
+    """A ``same`` for :func:`mapping`: exact where the expected value is a whole number (a layer, a count), within
+    ``rtol`` (relative) or ``atol`` (absolute) elsewhere; NaN (a value that does not exist) matches only NaN."""
+
+    def same(given, expected) -> bool:
+        if not (isinstance(given, numbers.Real) and not isinstance(given, bool)):
+            return False
+        given = float(given)
+        if isinstance(expected, numbers.Integral):
+            return given == expected
+        expected = float(expected)
+        if math.isnan(expected) or math.isnan(given):
+            return math.isnan(expected) and math.isnan(given)
+        return abs(given - expected) <= max(atol, rtol * abs(expected))
+
+    return same
