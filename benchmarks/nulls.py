@@ -10,7 +10,13 @@ dimensions (SmolLM2's width; the brain reduced to it), 20 CKA permutations
   :func:`~helpers.align.cka.linear_cka` of every shuffled copy, as the
   tables computed it before; both give the same null.
 * Type bootstrap: weights per type (``helpers.align.evaluation``) against
-  the same draws spread over every occurrence.
+  the same draws spread over every occurrence; and a fold's draws made once
+  for every layer of a 7-layer model against made again for each layer.
+* Permutation null of a ranking with ties (a trivial feature's scores tie
+  across the top-k boundary): each row's k-th best score as a threshold
+  (:func:`helpers.align.retrieval.permutation_chance`) against ranking every
+  row twice with ``scipy.stats.rankdata`` (the earlier code); the two give
+  the same null to the bit.
 
     python benchmarks/nulls.py [--repeats 3]
 """
@@ -23,7 +29,10 @@ import time
 import numpy as np
 
 from helpers.align.cka import linear_cka, permuted_cka
-from helpers.align.evaluation import _type_bootstrap
+from scipy.stats import rankdata
+
+from helpers.align.evaluation import _bootstrap_draws, _type_bootstrap
+from helpers.align.retrieval import permutation_chance
 
 
 def best_of(repeats: int, run) -> tuple[float, object]:
@@ -64,6 +73,7 @@ def main() -> None:
         return [weights @ h for h in hits]
 
     def per_type():
+        _bootstrap_draws.cache_clear()  # drawn here, not read from the previous repeat
         weights, inverse = _type_bootstrap(types, 1000, [0, 1])
         return [weights @ np.bincount(inverse, h) for h in hits]
 
@@ -72,6 +82,34 @@ def main() -> None:
     assert np.allclose(slow_means, fast_means, atol=1e-12)
     print(f"type bootstrap, 1,000 draws x 600 occurrences x 6 scores: per occurrence {slow * 1e3:.1f} ms, "
           f"per type {fast * 1e3:.1f} ms ({slow / fast:.1f}x)")
+
+    def every_layer(reuse: bool):
+        _bootstrap_draws.cache_clear()
+        for _ in range(7):
+            if not reuse:
+                _bootstrap_draws.cache_clear()
+            _type_bootstrap(types, 1000, [0, 1])
+
+    slow, _ = best_of(args.repeats, lambda: every_layer(False))
+    fast, _ = best_of(args.repeats, lambda: every_layer(True))
+    print(f"type bootstrap of one fold for 7 layers: drawn per layer {slow * 1e3:.1f} ms, "
+          f"drawn once {fast * 1e3:.1f} ms ({slow / fast:.1f}x)")
+
+    ks = [1, 5, 10, 30, 50, 100]
+    scores = np.round(rng.standard_normal((600, n_types)), 1)  # few distinct values: ties at every k
+    correct = rng.integers(0, n_types, 600)
+
+    def ranked():  # the earlier exact path: every row ranked twice
+        high = rankdata(scores, method="max", axis=1)
+        greater, equal = n_types - high, high - rankdata(scores, method="min", axis=1)
+        share = np.bincount(correct, minlength=n_types) / len(correct)
+        return {k: float(share @ np.clip((k - greater) / (equal + 1), 0.0, 1.0).mean(axis=0)) for k in ks}
+
+    slow, slow_null = best_of(args.repeats, ranked)
+    fast, fast_null = best_of(args.repeats, lambda: permutation_chance(scores, correct, ks))
+    assert slow_null == fast_null
+    print(f"permutation null with ties, 600 x {n_types} scores, 6 values of k: ranking every row {slow * 1e3:.1f} ms, "
+          f"k-th score as threshold {fast * 1e3:.1f} ms ({slow / fast:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ accounts for hub candidates and frequent words.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -42,11 +43,20 @@ def _type_bootstrap(types: np.ndarray, n_draws: int, seed) -> tuple[np.ndarray, 
     resample ``d`` is ``weights[d] @ np.bincount(inverse, v)`` (each drawn type brings all its occurrences).
 
     Weights are kept per type (``(n_draws, n_types)``), not spread over occurrences, which is the same
-    average for a fraction of the work.
+    average for a fraction of the work. The draws depend only on the test types and the seed, so one
+    fold's draws are made once and shared (read-only) by every layer and model scored on that fold.
     """
-    names, inverse, sizes = np.unique(types, return_inverse=True, return_counts=True)
-    counts = np.random.default_rng(seed).multinomial(len(names), np.full(len(names), 1 / len(names)), size=n_draws)
-    return counts / (counts @ sizes)[:, None], inverse
+    types = np.ascontiguousarray(types, dtype=str)
+    return _bootstrap_draws(types.tobytes(), types.dtype.str, int(n_draws), tuple(np.atleast_1d(seed).tolist()))
+
+
+@lru_cache(maxsize=32)
+def _bootstrap_draws(types: bytes, dtype: str, n_draws: int, seed: tuple) -> tuple[np.ndarray, np.ndarray]:
+    names, inverse, sizes = np.unique(np.frombuffer(types, dtype=dtype), return_inverse=True, return_counts=True)
+    counts = np.random.default_rng(list(seed)).multinomial(len(names), np.full(len(names), 1 / len(names)), size=n_draws)
+    weights = counts / (counts @ sizes)[:, None]
+    weights.flags.writeable = inverse.flags.writeable = False
+    return weights, inverse
 
 
 def _min_max(x: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from scipy.stats import rankdata
 
 
 def _unit_rows(x: np.ndarray, what: str) -> np.ndarray:
@@ -110,19 +109,30 @@ def permutation_chance(scores: np.ndarray, correct: np.ndarray, ks: Iterable[int
 
 
 def _top_k_shares(scores: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
-    """Per candidate, the share of rows that rank it in their top k (ties shared out)."""
+    """Per candidate, the share of rows that rank it in their top k (ties shared out).
+
+    In a row whose k-th best score is ``t``, a candidate scored above ``t``
+    is in the top k, one scored below is not, and the ``e`` candidates
+    scored exactly ``t`` share the ``k - g`` places left by the ``g`` above
+    it: each is in with probability ``(k - g) / e``, the rule of
+    :func:`hit_rates`. So only each row's k-th best score is needed, not a
+    ranking of the whole row.
+    """
     n_q, n_c = scores.shape
     kmax = max(ks)
-    if kmax < n_c:
-        # fast path: only the kmax + 1 best of each row matter
+    if kmax < n_c:  # only the kmax + 1 best of each row matter
         best = np.argpartition(-scores, kmax, axis=1)[:, : kmax + 1]
         values = np.take_along_axis(scores, best, axis=1)
         order = np.argsort(-values, axis=1, kind="stable")
         best, values = np.take_along_axis(best, order, axis=1), np.take_along_axis(values, order, axis=1)
-        if not any(np.any(values[:, k - 1] == values[:, k]) for k in ks):
-            return {k: np.bincount(best[:, :k].ravel(), minlength=n_c) / n_q for k in ks}
-    # exact path, for ties across the top-k boundary: ranks with ties
-    high = rankdata(scores, method="max", axis=1)
-    greater = n_c - high
-    equal = high - rankdata(scores, method="min", axis=1)
-    return {k: np.clip((k - greater) / (equal + 1), 0.0, 1.0).mean(axis=0) for k in ks}
+    else:
+        best, values = None, -np.sort(-scores, axis=1)
+    out = {}
+    for k in ks:
+        if best is not None and not np.any(values[:, k - 1] == values[:, k]):  # no tie across the k-th place
+            out[k] = np.bincount(best[:, :k].ravel(), minlength=n_c) / n_q
+            continue
+        kth = values[:, k - 1][:, None]
+        above, at = scores > kth, scores == kth
+        out[k] = (above + at * ((k - above.sum(axis=1)) / at.sum(axis=1))[:, None]).mean(axis=0)
+    return out
