@@ -107,3 +107,25 @@ def test_a_single_model_and_a_scenario_without_sizes_read_naturally():
     assert F.slopes(none) == ["No scaling slope: this scenario has fewer than two trained model sizes."]
     best = pd.DataFrame({"measure": "P", "model": ["m", "random:m"], "trained": [True, False], "relative_depth": [0.5, 1.0]})
     assert F.depths(best) == ["P: the best layers of the trained models sit at relative depths m (0.50)."]
+
+
+def ladder_rows(own=(0.02, 0.01, 0.03), cut=(0.0, -0.01, 0.01), noise=(0.015, 0.005, 0.025)):
+    """One untrained ladder under one protocol: its slope with its own width, cut to 128 dimensions, on noise."""
+    rows = [("scenario", "own", own), ("scenario", "all 128", cut), ("noise", "own", noise)]
+    return pd.DataFrame([{"measure": "P@10", "protocol": "published", "signal": signal, "width": width, "family": "BERT",
+                          "trained": False, "slope": s, "ci_low": low, "ci_high": high, "n_models": 4,
+                          "smallest_m": 4.4, "largest_m": 41.7} for signal, width, (s, low, high) in rows])
+
+
+def test_ladders_say_when_noise_or_width_make_the_slope():
+    said = F.ladders(ladder_rows())
+    assert said[0] == ("P@10, untrained BERT (4 sizes, 4.4 to 41.7 M parameters), published protocol: slope +0.020 "
+                       "(95 % interval +0.010 to +0.030) per tenfold parameters with each model's own width, +0.000 "
+                       "(95 % interval -0.010 to +0.010) with every model cut to 128 dimensions, and +0.015 (95 % "
+                       "interval +0.005 to +0.025) on pure noise.")
+    assert said[1].startswith("Pure noise shows a slope of the same sign under the published protocol (untrained BERT)")
+    # noise flat: the width is what the sentence names; flip the cut slope up as well and nothing is added
+    width = F.ladders(ladder_rows(noise=(0.0, -0.01, 0.01)))
+    assert len(width) == 2 and "the trend comes with the models' width" in width[1]
+    assert len(F.ladders(ladder_rows(cut=(0.02, 0.01, 0.03), noise=(0.0, -0.01, 0.01)))) == 1
+    assert F.ladders(ladder_rows().iloc[:0])[0].startswith("This scenario scores no family at two or more sizes")

@@ -85,17 +85,37 @@ def test_random_model_from_the_registry_offline(monkeypatch):
     assert resolved.fingerprint()["random"]["config"]["hidden_size"] == 128
 
 
-@pytest.mark.parametrize("name", [n for n, m in M.REGISTRY.items() if m.family in ("BERT", "GPT-2", "OPT")])
+def test_random_pythia_reads_text_with_the_offline_byte_level_tokenizer(monkeypatch):
+    import torch
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(M, "_hf_cache_folder", lambda hf_id: None)
+    tokenizer, model, resolved = M.load("random:pythia-14m", device="cpu")
+    assert type(model).__name__ == "GPTNeoXModel" and "tokenizer of SmolLM2-135M (fallback" in resolved.source
+    ids = tokenizer("the owl flew", return_tensors="pt")
+    assert ids["input_ids"].max() < model.config.vocab_size  # SmolLM2's 49,152 tokens fit Pythia's 50,304 rows
+    with torch.inference_mode():
+        states = model(**ids, output_hidden_states=True).hidden_states
+    assert len(states) == 7 and states[-1].shape[-1] == 128 and torch.isfinite(states[-1]).all()
+
+
+@pytest.mark.parametrize("name", [n for n, m in M.REGISTRY.items() if m.family in ("BERT", "GPT-2", "OPT", "Pythia")])
 def test_registry_configs_have_the_published_sizes(name):
     import torch
-    from transformers import AutoModel
+    from transformers import AutoModel, AutoModelForCausalLM
 
     info = M.REGISTRY[name]
     config = M.registry_config(info)
     assert (config.num_hidden_layers, config.hidden_size, config.num_attention_heads) == (info.n_layers, info.width, info.n_heads)
+    # the published counts include the language-model head (its own weights in Pythia, tied in GPT-2 and OPT)
+    # and BERT's pooler
+    build = AutoModel if config.model_type == "bert" else AutoModelForCausalLM
     with torch.device("meta"):  # no memory, no download
-        n_params = sum(p.numel() for p in AutoModel.from_config(config).parameters()) / 1e6
-    assert n_params == pytest.approx(info.n_params, rel=0.1)  # the paper's counts include heads and poolers
+        n_params = sum(p.numel() for p in build.from_config(config).parameters()) / 1e6
+    if info.family == "Pythia":  # the counts Pythia publishes, to the parameter: 70,426,624 for pythia-70m
+        assert n_params == pytest.approx(info.n_params, abs=0.05)
+    else:
+        assert n_params == pytest.approx(info.n_params, rel=0.1)
 
 
 def test_opt_30b_config():

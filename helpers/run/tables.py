@@ -19,12 +19,16 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..align import measures as MS
+from ..align import statistics
 from ..align.ridge import encoding_scores
 from ..brain.smoothing import window_fits
 from ..data.words import word_mask
+from ..lm import models as M
 from ..lm.vectors import type_means
 from . import cells, steps
-from .pipeline import brain_vectors, cache, lm_features, occurrence_types, recording_key, recordings, smoothing_options
+from .pipeline import (brain_vectors, cache, lm_features, occurrence_types, planted, recording_key, recordings,
+                       smoothing_options)
+from .protocols import PROTOCOLS
 from .scenario import Scenario
 
 
@@ -92,6 +96,54 @@ def decoder(cfg: Scenario) -> str:
         raise ValueError(f"grid_methods {list(cfg.grid_methods)} has no measure that fits a map; add one of "
                          f"{[m for m in MS.names() if MS.get(m).fits_map]}.")
     return fitted[0]
+
+
+def ladder_models(cfg: Scenario) -> tuple[str, ...]:
+    """The scenario's models that stand on a ladder: one family scored at two or more sizes, its trained
+    models and its untrained ones (``random:``) counted apart."""
+    ladders: dict[tuple[str, bool], dict[str, float]] = {}
+    for model in cfg.models:
+        info = M.lookup(model.removeprefix(M.RANDOM_PREFIX))
+        if info is not None:
+            ladders.setdefault((info.family, model.startswith(M.RANDOM_PREFIX)), {})[model] = info.n_params
+    return tuple(m for sizes in ladders.values() if len(set(sizes.values())) > 1 for m in sizes)
+
+
+LADDER_PROTOCOLS = ("published", "careful")
+LADDER_COLUMNS = ["measure", "protocol", "signal", "width", "family", "trained", "slope", "ci_low", "ci_high", "n_models",
+                  "smallest_m", "largest_m"]
+
+
+def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = True) -> pd.DataFrame:
+    """Each ladder's scaling slope (:func:`helpers.align.statistics.family_slopes` of the headline score of
+    ``measure``, default :func:`decoder`, at each model's best layer) under every condition that could make one.
+
+    The conditions: each protocol of :data:`LADDER_PROTOCOLS` as it stands
+    (the scenario's own protocol fields left out); each model with its own
+    width (``width`` "own", the brain side reduced as the scenario says) and
+    every model cut to the narrowest model's width on both sides (the brain
+    side by ``brain_dims``, the model side by the measure's matching of
+    dimensions); and, on a simulation, the scenario's signal and pure noise
+    (``signal`` "noise", ``snr`` 0), where no size can help. The cells are
+    ordinary cells, cached. ``measure`` holds the measure's summary label. Only models of :func:`ladder_models` are scored;
+    with none, the table is empty (with the columns of :data:`LADDER_COLUMNS`).
+    """
+    models = ladder_models(cfg)
+    if not models:
+        return pd.DataFrame(columns=LADDER_COLUMNS)
+    name = measure or decoder(cfg)
+    narrowest = min(lm_features(cfg, m).vectors.shape[2] for m in models)
+    signals = {"scenario": {}, "noise": {"snr": 0.0}} if planted(cfg) else {"scenario": {}}
+    widths = {"own": {}, f"all {narrowest}": {"brain_dims": narrowest}}
+    todo = [(p, s, w) for p in LADDER_PROTOCOLS for s in signals for w in widths]
+    parts = []
+    for protocol, signal, width in tqdm(todo, desc="ladders", disable=not progress or None):
+        variant = dataclasses.replace(cfg, models=models, focus_model="", focus_layer=None, protocol=protocol,
+                                      **{field: None for field in PROTOCOLS[protocol]}, **signals[signal], **widths[width])
+        table = cells.table(variant, name, progress=False)
+        slopes = statistics.family_slopes(table[MS.get(name).headline(table).to_numpy()])
+        parts.append(slopes.assign(measure=MS.get(name).summary, protocol=protocol, signal=signal, width=width))
+    return pd.concat(parts, ignore_index=True)[LADDER_COLUMNS]
 
 
 def at_layer(cfg: Scenario, model: str, layer: int, measure: str | None = None) -> pd.DataFrame:
