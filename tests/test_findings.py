@@ -109,12 +109,14 @@ def test_a_single_model_and_a_scenario_without_sizes_read_naturally():
     assert F.depths(best) == ["P: the best layers of the trained models sit at relative depths m (0.50)."]
 
 
-def ladder_rows(own=(0.02, 0.01, 0.03), cut=(0.0, -0.01, 0.01), noise=(0.015, 0.005, 0.025)):
-    """One untrained ladder under one protocol: its slope with its own width, cut to 128 dimensions, on noise."""
-    rows = [("scenario", "own", own), ("scenario", "all 128", cut), ("noise", "own", noise)]
-    return pd.DataFrame([{"measure": "P@10", "protocol": "published", "signal": signal, "width": width, "family": "BERT",
-                          "trained": False, "slope": s, "ci_low": low, "ci_high": high, "n_models": 4,
-                          "smallest_m": 4.4, "largest_m": 41.7} for signal, width, (s, low, high) in rows])
+def ladder_rows(own=(0.02, 0.01, 0.03), cut=(0.0, -0.01, 0.01), noise=(0.015, 0.005, 0.025), above=(0.001, -0.002, 0.004)):
+    """One untrained ladder under one protocol: its raw slope with its own width, cut to 128 dimensions and on noise,
+    and on noise above its permutation null."""
+    rows = [("scenario", "own", "raw", own), ("scenario", "all 128", "raw", cut), ("noise", "own", "raw", noise),
+            ("noise", "own", "above its null", above)]
+    return pd.DataFrame([{"measure": "P@10", "protocol": "published", "signal": signal, "width": width, "score": score,
+                          "family": "BERT", "trained": False, "slope": s, "ci_low": low, "ci_high": high, "n_models": 4,
+                          "smallest_m": 4.4, "largest_m": 41.7} for signal, width, score, (s, low, high) in rows])
 
 
 def test_ladders_say_when_noise_or_width_make_the_slope():
@@ -123,7 +125,10 @@ def test_ladders_say_when_noise_or_width_make_the_slope():
                        "(95 % interval +0.010 to +0.030) per tenfold parameters with each model's own width, +0.000 "
                        "(95 % interval -0.010 to +0.010) with every model cut to 128 dimensions, and +0.015 (95 % "
                        "interval +0.005 to +0.025) on pure noise.")
-    assert said[1].startswith("Pure noise shows a slope of the same sign under the published protocol (untrained BERT)")
+    assert said[1] == ("Pure noise shows a slope of the same sign under the published protocol (untrained BERT): that "
+                       "trend is not evidence that a bigger model aligns better; above its permutation null the slope "
+                       "on noise is +0.001 (95 % interval -0.002 to +0.004), so the rise is the null's.")
+    assert not F.ladders(ladder_rows(above=(0.01, 0.005, 0.02)))[1].endswith("so the rise is the null's.")
     # noise flat: the width is what the sentence names; flip the cut slope up as well and nothing is added
     width = F.ladders(ladder_rows(noise=(0.0, -0.01, 0.01)))
     assert len(width) == 2 and "the trend comes with the models' width" in width[1]

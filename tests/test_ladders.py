@@ -24,7 +24,8 @@ def test_pure_noise_makes_a_slope_under_the_published_protocol_and_hardly_one_un
     table = tables.ladder_slopes(cfg, progress=False)
     assert set(table["family"]) == {"BERT"} and (table["n_models"] == 3).all() and not table["trained"].any()
     assert set(table["width"]) == {"own", "all 128"}  # bert-tiny's width
-    own = table[table["width"] == "own"].set_index(["protocol", "signal"])
+    assert set(table["score"]) == {"raw", "above its null"}
+    own = table[(table["width"] == "own") & (table["score"] == "raw")].set_index(["protocol", "signal"])
     np.testing.assert_allclose(own.loc[("published", "scenario"), "slope"], own.loc[("published", "noise"), "slope"])
     # The published protocol gives a wider model more brain dimensions and ranks with min-max scaling and CSLS over
     # every mapped row: on noise the wider models' P@10 rises, and their permutation null with it.
@@ -36,5 +37,7 @@ def test_pure_noise_makes_a_slope_under_the_published_protocol_and_hardly_one_un
     means = scores.groupby(["model", "layer"])[["value", "chance_permuted"]].mean().groupby("model").max()
     assert means.loc["random:bert-small", "value"] > 0.1  # far above k / n (its chance column) ...
     np.testing.assert_allclose(means["value"], means["chance_permuted"], atol=0.01)  # ... and at its null
+    above = table[(table["width"] == "own") & (table["score"] == "above its null")].set_index(["protocol", "signal"])
+    assert abs(above.loc[("published", "noise"), "slope"]) < 0.02  # the rise on noise is the null's
     said = findings.ladders(table)
     assert any(s.startswith("Pure noise shows a slope of the same sign under the published protocol") for s in said)

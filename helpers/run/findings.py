@@ -189,13 +189,16 @@ def _sign(row) -> int:
 
 
 def ladders(table: pd.DataFrame) -> list[str]:
-    """Chapter 7: each ladder's slope under each protocol, with its own width, cut to one width and on pure noise,
-    and what those say of the claim that size helps (``table``: :func:`helpers.run.tables.ladder_slopes`)."""
+    """Chapter 7: each ladder's slope of the raw score under each protocol, with its own width, cut to one width and
+    on pure noise, and what those say of the claim that size helps; where noise shows the slope, the slope of the
+    score above its permutation null on noise (``table``: :func:`helpers.run.tables.ladder_slopes`)."""
     if table.empty:
         return ["This scenario scores no family at two or more sizes, so no slope is measured within a family "
                 "(the ladders scenario scores the untrained ladders of BERT, GPT-2, OPT and Pythia)."]
     out = []
-    for (measure, family, trained, protocol), rows in table.groupby(["measure", "family", "trained", "protocol"], sort=False):
+    above = table[table["score"] == "above its null"].set_index(["measure", "family", "trained", "protocol", "signal", "width"])
+    for (measure, family, trained, protocol), rows in table[table["score"] == "raw"].groupby(
+            ["measure", "family", "trained", "protocol"], sort=False):
         by = {(r["signal"], r["width"]): r for _, r in rows.iterrows()}
         own = by[("scenario", "own")]
         cut = next(r for (signal, width), r in by.items() if signal == "scenario" and width != "own")
@@ -208,8 +211,13 @@ def ladders(table: pd.DataFrame) -> list[str]:
         text += f", and {_slope(noise)} on pure noise." if noise is not None else "."
         out.append(text)
         if noise is not None and _sign(noise) != 0 and _sign(noise) == _sign(own):
-            out.append(f"Pure noise shows a slope of the same sign under the {protocol} protocol ({kind} {family}): "
-                       "that trend is not evidence that a bigger model aligns better.")
+            text = (f"Pure noise shows a slope of the same sign under the {protocol} protocol ({kind} {family}): "
+                    "that trend is not evidence that a bigger model aligns better")
+            null = (measure, family, trained, protocol, "noise", "own")
+            if null in above.index:
+                text += (f"; above its permutation null the slope on noise is {_slope(above.loc[null])}"
+                         + (", so the rise is the null's" if _sign(above.loc[null]) == 0 else ""))
+            out.append(text + ".")
         elif _sign(own) != 0 and _sign(cut) == 0:
             out.append(f"Cut to one width, the {kind} {family} slope under the {protocol} protocol can no longer be "
                        "told from zero: the trend comes with the models' width.")

@@ -110,7 +110,7 @@ def ladder_models(cfg: Scenario) -> tuple[str, ...]:
 
 
 LADDER_PROTOCOLS = ("published", "careful")
-LADDER_COLUMNS = ["measure", "protocol", "signal", "width", "family", "trained", "slope", "ci_low", "ci_high", "n_models",
+LADDER_COLUMNS = ["measure", "protocol", "signal", "width", "score", "family", "trained", "slope", "ci_low", "ci_high", "n_models",
                   "smallest_m", "largest_m"]
 
 
@@ -124,7 +124,10 @@ def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = Tr
     every model cut to the narrowest model's width on both sides (the brain
     side by ``brain_dims``, the model side by the measure's matching of
     dimensions); and, on a simulation, the scenario's signal and pure noise
-    (``signal`` "noise", ``snr`` 0), where no size can help. The cells are
+    (``signal`` "noise", ``snr`` 0), where no size can help. Each slope is
+    fitted to the raw score (``score`` "raw") and, for a measure with a
+    permutation null, to the score minus that null's mean ("above its
+    null"), since a wider space can raise the null itself. The cells are
     ordinary cells, cached. ``measure`` holds the measure's summary label. Only models of :func:`ladder_models` are scored;
     with none, the table is empty (with the columns of :data:`LADDER_COLUMNS`).
     """
@@ -141,8 +144,14 @@ def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = Tr
         variant = dataclasses.replace(cfg, models=models, focus_model="", focus_layer=None, protocol=protocol,
                                       **{field: None for field in PROTOCOLS[protocol]}, **signals[signal], **widths[width])
         table = cells.table(variant, name, progress=False)
-        slopes = statistics.family_slopes(table[MS.get(name).headline(table).to_numpy()])
-        parts.append(slopes.assign(measure=MS.get(name).summary, protocol=protocol, signal=signal, width=width))
+        table = table[MS.get(name).headline(table).to_numpy()]
+        scores = {"raw": table}
+        if "chance_permuted" in table:
+            scores["above its null"] = table.assign(value=table["value"] - table["chance_permuted"])
+        for score, rows in scores.items():
+            slopes = statistics.family_slopes(rows)
+            parts.append(slopes.assign(measure=MS.get(name).summary, protocol=protocol, signal=signal, width=width,
+                                       score=score))
     return pd.concat(parts, ignore_index=True)[LADDER_COLUMNS]
 
 
