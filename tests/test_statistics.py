@@ -153,3 +153,18 @@ def test_family_slopes_fit_each_ladder_apart_trained_and_untrained():
     # the slope across every trained model mixes families: the lone "other" model pulls it
     assert statistics.scaling_slope(table, n_boot=50)["slope"] != pytest.approx(0.2)
     assert statistics.family_slopes(table[table["family"] == "other"]).empty
+
+
+def test_encoding_maps_average_only_voxels_that_subjects_share():
+    def subject(name, xs, rs):
+        return pd.DataFrame({"subject": name, "voxel": range(len(xs)), "x": xs, "y": 0.0, "z": 0.0, "r": rs})
+
+    shared = pd.concat([subject("1", [10.0, 20.0], [0.2, 0.4]), subject("2", [10.0, 20.0], [0.4, 0.0])])
+    drawn, what = statistics.encoding_map(shared)
+    assert what == "mean over subjects" and list(drawn.index) == [0, 1]
+    np.testing.assert_allclose(drawn["r"], [0.3, 0.2])
+    # subject 2's voxel 0 lies elsewhere (real data): no voxel is averaged with another subject's
+    apart = pd.concat([subject("1", [10.0, 20.0], [0.2, 0.4]), subject("2", [-30.0, 20.0, 5.0], [0.4, 0.0, 0.1])])
+    drawn, what = statistics.encoding_map(apart)
+    assert what == "every subject's voxels at their own places" and len(drawn) == 5
+    assert drawn.loc[("2", 0), "x"] == -30.0 and drawn.loc[("2", 0), "r"] == 0.4

@@ -280,3 +280,23 @@ def layer_similarity(vectors: np.ndarray) -> np.ndarray:
     """
     unit = np.stack([_centred_unit(v) for v in vectors])
     return np.einsum("lnd,mnd->lm", unit, unit) / unit.shape[1]
+
+
+def encoding_map(encoding: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The map to draw from an encoding table (one row per subject and voxel): columns x, y, z and r, and what it shows.
+
+    Where every subject has the same voxels (the same coordinates at every
+    voxel index, as simulated subjects do), r is averaged over subjects voxel
+    by voxel, indexed by ``voxel`` ("mean over subjects"). Otherwise voxel
+    ``i`` of one subject is not voxel ``i`` of another, so nothing is
+    averaged: every subject's voxels stay at their own coordinates, indexed
+    by ``(subject, voxel)`` ("every subject's voxels at their own places").
+    """
+    xyz = ["x", "y", "z"]
+    per_subject = encoding.set_index(["subject", "voxel"])[xyz + ["r"]].sort_index()
+    first = per_subject.loc[per_subject.index.get_level_values("subject")[0], xyz]
+    shared = all(len(rows) == len(first) and np.array_equal(rows.loc[subject, xyz].to_numpy(), first.to_numpy(), equal_nan=True)
+                 for subject, rows in per_subject.groupby(level="subject"))
+    if shared:
+        return per_subject.groupby(level="voxel").mean(), "mean over subjects"
+    return per_subject, "every subject's voxels at their own places"

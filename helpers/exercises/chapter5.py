@@ -99,7 +99,7 @@ def more_signal(answer, cfg):
 def embedding_map(answer, cfg):
     model, layer = pipeline.focus(cfg)
     other = 0 if layer != 0 else pipeline.lm_features(cfg, model).n_states - 1
-    maps = [tables.encoding_table(cfg, model, at).groupby("voxel")["r"].mean() for at in (layer, other)]
+    maps = [statistics.encoding_map(tables.encoding_table(cfg, model, at))[0]["r"] for at in (layer, other)]
     expected = {"correlation": float(np.corrcoef(*maps)[0, 1]), "better": int((maps[0] > maps[1]).sum())}
     return mapping(answer, expected, f"the encoding maps of layers {layer} and {other}",
                    "Average `r` per voxel over subjects for each layer, then correlate the two maps over voxels and "
