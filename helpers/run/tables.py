@@ -110,8 +110,8 @@ def ladder_models(cfg: Scenario) -> tuple[str, ...]:
 
 
 LADDER_PROTOCOLS = ("published", "careful")
-LADDER_COLUMNS = ["measure", "protocol", "signal", "width", "score", "family", "trained", "slope", "ci_low", "ci_high", "n_models",
-                  "smallest_m", "largest_m"]
+LADDER_COLUMNS = ["measure", "protocol", "signal", "width", "score", "family", "trained", "slope", "ci_low", "ci_high",
+                  "n_models", "smallest_m", "largest_m"]
 
 
 def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = True) -> pd.DataFrame:
@@ -128,8 +128,9 @@ def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = Tr
     fitted to the raw score (``score`` "raw") and, for a measure with a
     permutation null, to the score minus that null's mean ("above its
     null"), since a wider space can raise the null itself. The cells are
-    ordinary cells, cached. ``measure`` holds the measure's summary label. Only models of :func:`ladder_models` are scored;
-    with none, the table is empty (with the columns of :data:`LADDER_COLUMNS`).
+    ordinary cells, cached; ``measure`` holds the measure's summary label.
+    Only models of :func:`ladder_models` are scored; with none, the table is
+    empty (with the columns of :data:`LADDER_COLUMNS`).
     """
     models = ladder_models(cfg)
     if not models:
