@@ -43,7 +43,7 @@ def test_real_dataset_scenarios_read_their_data_beside_the_repository(name):
 def test_bad_scenarios_are_explained(tmp_path):
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) snrr; known parameters: name, dataset"):
         S.load("default", {"snrr": 1})
-    with pytest.raises(FileNotFoundError, match="no scenario named 'nope'; available: default, harry_potter, natural_stories, paper, pereira, smoke"):
+    with pytest.raises(FileNotFoundError, match="no scenario named 'nope'; available: default, harry_potter, ladders, natural_stories, paper, pereira, smoke"):
         S.load("nope")
     with pytest.raises(ValueError, match="split must be one of"):
         S.load("default", {"split": "random"})
