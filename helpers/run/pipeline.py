@@ -241,13 +241,16 @@ def _read_or_extract(cfg: Scenario, model: str, key: dict, resolved: M.Resolved)
 def n_states(cfg: Scenario, model: str) -> int:
     """How many hidden states ``model``'s features hold (embeddings included).
 
-    Read from the extraction record of cached features, which are checked
-    (a damaged entry is set aside and made again) but not loaded into
-    memory; a trivial feature has one; otherwise the features are made now.
+    Read from the extraction record of cached features, without reading (or
+    checking) the features themselves, which whoever reads them checks; a
+    trivial feature has one; otherwise the features are made now.
     """
     key, resolved = features_key(cfg, model)
-    if resolved is not None and cache(cfg).has("features", key):
-        return int(storage.read_record(cache(cfg).entry("features", key))["n_states"])
+    if resolved is not None:
+        try:
+            return int(storage.read_record(cache(cfg).entry("features", key))["n_states"])
+        except (OSError, ValueError, KeyError, TypeError):  # not cached yet, or a damaged record: read (or make) them
+            pass
     return lm_features(cfg, model).n_states
 
 
