@@ -82,17 +82,3 @@ def test_a_wide_model_is_reduced_on_its_occurrences_before_type_means_as_publish
     _, narrow = cells.reduced_type_means(vectors, types, 7)  # not wider: nothing to reduce
     np.testing.assert_allclose(kept, narrow)
     np.testing.assert_allclose(kept[0, 0], vectors[0][types == "a"].mean(axis=0), rtol=1e-6)
-
-
-def test_counting_the_layers_of_cached_features_reads_only_their_record(site, tmp_path, monkeypatch):
-    shutil.copytree(site.parent / "cache" / "features", tmp_path / "features")
-    cfg = S.load("smoke", {"cache_dir": str(tmp_path)})
-    expected = {model: pipeline.lm_features(cfg, model).n_states for model in cfg.models}
-    pipeline.MEMORY.clear()  # as in a new kernel: nothing in memory
-
-    def no_reading(folder):
-        raise AssertionError("the features were read to count their layers")
-
-    monkeypatch.setattr(storage, "read_features", no_reading)
-    assert {model: pipeline.n_states(cfg, model) for model in cfg.models} == expected
-    assert pipeline.n_states(cfg, "trivial:length") == 1

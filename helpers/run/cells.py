@@ -32,7 +32,7 @@ from ..lm.vectors import type_means
 from . import steps
 from .cache import Memo, digest
 from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, cased_types, features_key, lm_features,
-                       n_states, occurrence_types, recording_key, recordings, smoothing_options, training_brain_vectors, word_onsets, word_runs)
+                       occurrence_types, recording_key, recordings, smoothing_options, training_brain_vectors, word_onsets, word_runs)
 from .scenario import Scenario, ScenarioError
 
 NO_SPLIT = "none"  # the split column of a measure that fits no map
@@ -62,7 +62,7 @@ def cells(cfg: Scenario, models=None, measures=None, layers: dict[str, list[int]
     subjects = [rec.subject for rec in recordings(cfg)]
     out = []
     for model in models:
-        wanted = layers[model] if layers is not None else range(n_states(cfg, model))
+        wanted = layers[model] if layers is not None else range(lm_features(cfg, model).n_states)
         for measure in measures:
             for subject in subjects:
                 if measure.all_layers:

@@ -238,28 +238,12 @@ def _read_or_extract(cfg: Scenario, model: str, key: dict, resolved: M.Resolved)
     return ModelFeatures(resolved.name, resolved.source, storage.read_features(folder), key, storage.read_record(folder))
 
 
-def n_states(cfg: Scenario, model: str) -> int:
-    """How many hidden states ``model``'s features hold (embeddings included).
-
-    Read from the extraction record of cached features, without reading (or
-    checking) the features themselves, which whoever reads them checks; a
-    trivial feature has one; otherwise the features are made now.
-    """
-    key, resolved = features_key(cfg, model)
-    if resolved is not None:
-        try:
-            return int(storage.read_record(cache(cfg).entry("features", key))["n_states"])
-        except (OSError, ValueError, KeyError, TypeError):  # not cached yet, or a damaged record: read (or make) them
-            pass
-    return lm_features(cfg, model).n_states
-
-
 def focus(cfg: Scenario) -> tuple[str, int]:
     """The model and layer a chapter looks at closely: ``focus_model`` and ``focus_layer`` (default: its middle layer)."""
     model = cfg.value("focus_model")
     if cfg.focus_layer is not None:
         return model, cfg.focus_layer
-    return model, (n_states(cfg, model) - 1) // 2
+    return model, (lm_features(cfg, model).n_states - 1) // 2
 
 
 def smoothing_options(cfg: Scenario) -> dict:

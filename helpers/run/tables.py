@@ -26,8 +26,8 @@ from ..data.words import word_mask
 from ..lm import models as M
 from ..lm.vectors import type_means
 from . import cells, steps
-from .pipeline import (brain_vectors, cache, lm_features, n_states, occurrence_types, planted, recording_key,
-                       recordings, smoothing_options)
+from .pipeline import (brain_vectors, cache, lm_features, occurrence_types, planted, recording_key, recordings,
+                       smoothing_options)
 from .protocols import PROTOCOLS
 from .scenario import Scenario
 
@@ -84,7 +84,7 @@ def depth_layers(cfg: Scenario, depths: tuple[float, ...]) -> dict[str, list[int
         raise ValueError(f"depths must be relative depths between 0 and 1, got {depths}.")
     out = {}
     for model in cfg.models:
-        last = n_states(cfg, model) - 1
+        last = lm_features(cfg, model).n_states - 1
         out[model] = sorted({int(round(d * last)) for d in depths})
     return out
 
