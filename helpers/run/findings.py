@@ -159,6 +159,15 @@ def penalties(chosen: pd.Series, offered) -> list[str]:
     return out
 
 
+def _slope(row) -> str:
+    return f"{row['slope']:+.3f} (95 % interval {row['ci_low']:+.3f} to {row['ci_high']:+.3f})"
+
+
+def _sign(row) -> int:
+    """+1 or -1 where the slope's interval excludes zero on that side, else 0."""
+    return 1 if row["ci_low"] > 0 else -1 if row["ci_high"] < 0 else 0
+
+
 def slopes(table: pd.DataFrame) -> list[str]:
     """Chapter 7: each measure's scaling slope (per tenfold parameters) and whether its interval excludes 0.
 
@@ -171,21 +180,12 @@ def slopes(table: pd.DataFrame) -> list[str]:
         if np.isnan(row["slope"]):
             out.append(f"{measure} ({at} layer): fewer than two trained sizes, no slope.")
             continue
-        sign = "rises" if row["ci_low"] > 0 else "falls" if row["ci_high"] < 0 else None
+        sign = {1: "rises", -1: "falls", 0: None}[_sign(row)]
         text = (f"{sign} with size" if sign else "shows no trend its interval can tell from none")
         out.append(f"{measure} ({at} layer): across {int(row['n_models'])} trained models the score {text} "
                    f"(slope {row['slope']:+.3f} per tenfold parameters, 95 % interval {row['ci_low']:+.3f} to "
                    f"{row['ci_high']:+.3f}).")
     return out
-
-
-def _slope(row) -> str:
-    return f"{row['slope']:+.3f} (95 % interval {row['ci_low']:+.3f} to {row['ci_high']:+.3f})"
-
-
-def _sign(row) -> int:
-    """+1 or -1 where the slope's interval excludes zero on that side, else 0."""
-    return 1 if row["ci_low"] > 0 else -1 if row["ci_high"] < 0 else 0
 
 
 def ladders(table: pd.DataFrame) -> list[str]:
