@@ -133,7 +133,7 @@ def harry_potter_site(site, tmp_path_factory):
         harry_potter.save(rec, harry_potter.file_path(out / "data", n))
     book.main(["--scenario", "paper", "--out", str(out), "--set", f"data_dir={out / 'data'}", "--set", "download=false",
                "--set", "subjects=[1, 2]", "--set", "models=[all-MiniLM-L6-v2]", "--set", "focus_model=all-MiniLM-L6-v2",
-               "--set", "n_permutations=20", "--set", "n_folds=2", "--set", f"cache_dir={cache}"])
+               "--set", "n_permutations=20", "--set", "n_folds=2", "--set", "ladders=[]", "--set", f"cache_dir={cache}"])
     return out / "html"
 
 

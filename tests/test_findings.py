@@ -109,28 +109,49 @@ def test_a_single_model_and_a_scenario_without_sizes_read_naturally():
     assert F.depths(best) == ["P: the best layers of the trained models sit at relative depths m (0.50)."]
 
 
-def ladder_rows(own=(0.02, 0.01, 0.03), cut=(0.0, -0.01, 0.01), noise=(0.015, 0.005, 0.025), above=(0.001, -0.002, 0.004)):
-    """One untrained ladder under one protocol: its raw slope with its own width, cut to 128 dimensions and on noise,
-    and on noise above its permutation null."""
+def ladder_rows(own=(0.02, 0.01, 0.03), cut=(0.0, -0.01, 0.01), noise=(0.015, 0.005, 0.025), above=(0.001, -0.002, 0.004),
+                blocked_noise=None):
+    """One untrained ladder under the published protocol and the shuffled split: its raw slope with its own width,
+    cut to 128 dimensions and on noise, and on noise above its permutation null; with ``blocked_noise``, the
+    careful protocol's slopes under both splits, the same but for the blocked split's on noise."""
     rows = [("scenario", "own", "raw", own), ("scenario", "all 128", "raw", cut), ("noise", "own", "raw", noise),
             ("noise", "own", "above its null", above)]
-    return pd.DataFrame([{"measure": "P@10", "protocol": "published", "signal": signal, "width": width, "score": score,
-                          "family": "BERT", "trained": False, "slope": s, "ci_low": low, "ci_high": high, "n_models": 4,
-                          "smallest_m": 4.4, "largest_m": 41.7} for signal, width, score, (s, low, high) in rows])
+    conditions = [("published", "types")] + ([("careful", "types"), ("careful", "blocks")] if blocked_noise else [])
+    return pd.DataFrame([{"measure": "P@10", "protocol": protocol, "split": split, "signal": signal, "width": width,
+                          "score": score, "family": "BERT", "trained": False, "slope": s, "ci_low": low, "ci_high": high,
+                          "n_models": 4, "smallest_m": 4.4, "largest_m": 41.7}
+                         for protocol, split in conditions for signal, width, score, (s, low, high) in rows
+                         if not (split == "blocks" and signal == "noise" and score == "raw")]
+                        + ([{"measure": "P@10", "protocol": "careful", "split": "blocks", "signal": "noise", "width": "own",
+                             "score": "raw", "family": "BERT", "trained": False, "slope": blocked_noise[0],
+                             "ci_low": blocked_noise[1], "ci_high": blocked_noise[2], "n_models": 4, "smallest_m": 4.4,
+                             "largest_m": 41.7}] if blocked_noise else []))
 
 
 def test_ladders_say_when_noise_or_width_make_the_slope():
     said = F.ladders(ladder_rows())
-    assert said[0] == ("P@10, untrained BERT (4 sizes, 4.4 to 41.7 M parameters), published protocol: slope +0.020 "
-                       "(95 % interval +0.010 to +0.030) per tenfold parameters with each model's own width, +0.000 "
-                       "(95 % interval -0.010 to +0.010) with every model cut to 128 dimensions, and +0.015 (95 % "
-                       "interval +0.005 to +0.025) on pure noise.")
-    assert said[1] == ("Pure noise shows a slope of the same sign under the published protocol (untrained BERT): that "
-                       "trend is not evidence that a bigger model aligns better; above its permutation null the slope "
-                       "on noise is +0.001 (95 % interval -0.002 to +0.004), so the rise is the null's.")
+    assert said[0] == ("P@10, untrained BERT (4 sizes, 4.4 to 41.7 M parameters), published protocol, shuffled split "
+                       "over types: slope +0.020 (95 % interval +0.010 to +0.030) per tenfold parameters with each "
+                       "model's own width, +0.000 (95 % interval -0.010 to +0.010) with every model cut to 128 "
+                       "dimensions, and +0.015 (95 % interval +0.005 to +0.025) on pure noise.")
+    assert said[1] == ("Pure noise shows a slope of the same sign (untrained BERT, published protocol, shuffled split "
+                       "over types): that trend is not evidence that a bigger model aligns better; above its "
+                       "permutation null the slope on noise is +0.001 (95 % interval -0.002 to +0.004), so the rise is "
+                       "the null's.")
     assert not F.ladders(ladder_rows(above=(0.01, 0.005, 0.02)))[1].endswith("so the rise is the null's.")
     # noise flat: the width is what the sentence names; flip the cut slope up as well and nothing is added
     width = F.ladders(ladder_rows(noise=(0.0, -0.01, 0.01)))
     assert len(width) == 2 and "the trend comes with the models' width" in width[1]
     assert len(F.ladders(ladder_rows(cut=(0.02, 0.01, 0.03), noise=(0.0, -0.01, 0.01)))) == 1
+
+
+def test_ladders_say_when_the_blocked_split_removes_the_slope_on_noise():
+    said = F.ladders(ladder_rows(above=(0.01, 0.005, 0.02), blocked_noise=(0.001, -0.002, 0.003)))
+    careful = [s for s in said if s.startswith("Pure noise") and "careful protocol, shuffled" in s]
+    assert len(careful) == 1 and careful[0].endswith(
+        "With the blocked split it is +0.001 (95 % interval -0.002 to +0.003): most of the rise on noise comes from test "
+        "words whose temporal neighbours were trained on, and that leak grows with the model.")
+    assert not any("With the blocked split" in s for s in said if "published protocol" in s)  # no blocked published rows
+    still = F.ladders(ladder_rows(above=(0.01, 0.005, 0.02), blocked_noise=(0.009, 0.005, 0.02)))  # more than half
+    assert not any("With the blocked split" in s for s in still)
     assert F.ladders(ladder_rows().iloc[:0])[0].startswith("This scenario scores no family at two or more sizes")

@@ -12,7 +12,8 @@ drawn that the book also reports comes from :mod:`helpers.align.statistics`
     how alike neighbouring words' vectors, and a model's layers, are;
 ``scores``
     scores by layer, precision@k, RSA by layer, the smoothing delay, scaling
-    with size, relative depth, trained minus random-weight twin;
+    with size, slopes within a family (ladders), relative depth, trained minus
+    random-weight twin;
 ``controls``
     the controls matrix and the recovery of a planted layer (chapter 9);
 ``style``
@@ -29,7 +30,7 @@ import matplotlib.pyplot as plt
 from .controls import SPLIT_NAMES, controls_matrix, recovery
 from .recordings import (glass_brain, glass_brain_regions, kernel_comparison, smoothing_kernel, timecourses, timeline,
                          window_lag_figure)
-from .scores import delay_curve, depth, layer_scores, precision_at_k, rsa_layers, scaling, twin_difference_bars
+from .scores import delay_curve, depth, ladder_slopes, layer_scores, precision_at_k, rsa_layers, scaling, twin_difference_bars
 from .style import HOUSE, measure_panels, simulated_tag
 from .vectors import layer_similarity, neighbour_similarity
 

@@ -201,3 +201,42 @@ def twin_difference_bars(differences: dict[str, pd.DataFrame], title: str = "", 
         ax.set_title(f"{measure}:\ntrained - random")
     legend_below(fig, list(panels.values()), title + simulated_tag(simulated))
     return fig
+
+
+LADDER_SIGNALS = {"scenario": ("C0", "the scenario's recordings"), "noise": ("C3", "pure noise (snr 0)")}
+
+
+@legible
+def ladder_slopes(table: pd.DataFrame, title: str = "", simulated: bool = False) -> plt.Figure:
+    """Each ladder's slope of the raw score per tenfold parameters, with its 95 % interval, one panel per ladder
+    (:func:`helpers.run.tables.ladder_slopes`): a row per protocol and split, colour for the signal, a filled circle
+    for each model's own width and an open square for every model cut to one width; the dashed line is no slope."""
+    raw = table[table["score"] == "raw"]
+    ladders = list(dict.fromkeys(zip(raw["family"], raw["trained"])))
+    conditions = list(dict.fromkeys(zip(raw["protocol"], raw["split"])))
+    widths = list(dict.fromkeys(raw["width"]))
+    signals = [s for s in LADDER_SIGNALS if s in set(raw["signal"])]
+    fig, axes = panel_grid(len(ladders), ncols=1, height=0.55 * len(conditions) + 1.0)
+    offsets = {(s, w): (i - (len(signals) * len(widths) - 1) / 2) * 0.16
+               for i, (s, w) in enumerate((s, w) for s in signals for w in widths)}
+    for (family, trained), ax in zip(ladders, axes):
+        rows = raw[(raw["family"] == family) & (raw["trained"] == trained)]
+        for _, r in rows.iterrows():
+            y = conditions.index((r["protocol"], r["split"])) + offsets[(r["signal"], r["width"])]
+            colour = LADDER_SIGNALS[r["signal"]][0]
+            own = r["width"] == widths[0]
+            ax.errorbar(r["slope"], y, xerr=[[r["slope"] - r["ci_low"]], [r["ci_high"] - r["slope"]]], capsize=2,
+                        color=colour, marker="o" if own else "s", ms=5, mfc=colour if own else "white", ls="")
+        ax.axvline(0, color="k", ls="--", lw=1)
+        ax.set_yticks(range(len(conditions)), [f"{p}, {'blocked' if s == 'blocks' else 'shuffled'}" for p, s in conditions])
+        ax.set_ylim(len(conditions) - 0.5, -0.5)
+        first = rows.iloc[0]
+        ax.set_title(f"{'trained' if trained else 'untrained'} {family}, {first['smallest_m']:g} to {first['largest_m']:g} M")
+    axes[-1].set_xlabel("slope of the score per tenfold parameters")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=LADDER_SIGNALS[s][0], label=LADDER_SIGNALS[s][1]) for s in signals]
+    handles += [plt.Line2D([], [], marker="o" if w == widths[0] else "s", ls="", color="0.3",
+                           mfc="0.3" if w == widths[0] else "white",
+                           label="each model's own width" if w == widths[0] else f"every model cut to {w.removeprefix('all ')} dims")
+                for w in widths]
+    legend_below(fig, axes, title + simulated_tag(simulated), handles=handles)
+    return fig

@@ -83,7 +83,7 @@ def missing_inputs(cfg: Scenario) -> list[str]:
     missing).
     """
     problems = []
-    for model in dict.fromkeys(cfg.models + ((cfg.planted_model,) if planted(cfg) else ())):
+    for model in dict.fromkeys(cfg.models + cfg.ladders + ((cfg.planted_model,) if planted(cfg) else ())):
         try:
             trivial.check(model) if trivial.is_trivial(model) else M.resolve(model)
         except (FileNotFoundError, ValueError) as err:

@@ -40,6 +40,7 @@ from .protocols import CHOICES, PROTOCOLS
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 ENGINES = ("local", "submitit", "dask")  # helpers.run.grid.ENGINES
 PCA_FITS = ("all", "train")
+LADDER_LAYERS = ("best", "last")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,11 @@ class Scenario:
     lm_reduction: str | None = None  # a model wider than brain_dims: "types" reduced in the measure, or "occurrences" first
     lm_dtype: str | None = None  # auto: bfloat16 on a CUDA GPU, float32 on the CPU (helpers.lm.models.choose_device)
     extraction_threads: int = 1  # torch threads of an extraction on the CPU: the stored bits depend on their number
+    # ladders: more models, scored only where chapter 7 asks whether size helps within a family (with models'
+    # ladders), at each model's "best" layer (every layer scored) or its "last" (one layer: cheaper, and unselected)
+    ladders: tuple[str, ...] = ("random:bert-tiny", "random:bert-mini", "random:bert-small", "random:bert-medium",
+                                "random:pythia-14m", "random:pythia-31m", "random:pythia-70m", "random:pythia-160m")
+    ladder_layers: str = "last"
     # the model and layer a chapter looks at closely ("": the first of models; None: its middle layer)
     focus_model: str = ""
     focus_layer: int | None = None
@@ -168,7 +174,7 @@ class ScenarioError(ValueError):
 AT_LEAST = {"seed": 0, "n_subjects": 1, "n_voxels": 1, "n_runs": 1, "snr": 0, "lookback": 0, "lookforward": 0,
             "buffer_s": 0, "csls_neighbours": 1, "n_folds": 2, "n_permutations": 1, "cka_permutations": 1,
             "workers": 1, "extraction_threads": 1, "planted_layer": 0}
-DISTINCT = ("plugins", "subjects", "models", "ks", "ridge_alphas", "grid_methods")  # a value twice is a mistake
+DISTINCT = ("plugins", "subjects", "models", "ladders", "ks", "ridge_alphas", "grid_methods")  # a value twice is a mistake
 
 
 def _schema():
@@ -229,7 +235,7 @@ def _problems(cfg: Scenario):
             yield f"{name} must be one of {choices} (or empty: the protocol's), got {getattr(cfg, name)!r}."
     for name, choices in (("bad_voxels", BAD_VOXELS), ("candidates", CANDIDATE_SETS), ("design", DESIGNS),
                           ("kernel", KERNELS), ("split", SPLITS), ("pca_fit", PCA_FITS), ("engine", ENGINES),
-                          ("rsa_metric", RSA_METRICS)):
+                          ("rsa_metric", RSA_METRICS), ("ladder_layers", LADDER_LAYERS)):
         if getattr(cfg, name) not in choices:
             yield f"{name} must be one of {choices}, got {getattr(cfg, name)!r}."
     for name, least in AT_LEAST.items():
@@ -254,6 +260,10 @@ def _problems(cfg: Scenario):
     if unknown or not cfg.grid_methods:
         yield (f"grid_methods must name some of the registered measures {MS.names()}, got {list(cfg.grid_methods)}; "
                "a measure of your own registers in a file named in plugins.")
+    on_ladders = [m for m in cfg.ladders if trivial.is_trivial(m)]
+    if on_ladders:
+        yield (f"ladders must name language models, got {on_ladders}: a trivial feature has no size; "
+               "put it in models for the controls.")
     if not cfg.models:
         yield "models must name at least one language model."
     elif cfg.focus_model and cfg.focus_model not in cfg.models:
@@ -280,7 +290,7 @@ GROUPS = {
     "simulated experiment": ("design", "n_subjects", "n_voxels", "n_runs", "snr", "planted_model", "planted_layer"),
     "TRs to words": ("smoothing", "kernel", "lookback", "lookforward", "delay", "brain_dims", "pca_fit", "pca_signs"),
     "language models": ("models", "context", "pooling", "type_case", "lm_reduction", "lm_dtype", "extraction_threads",
-                        "focus_model", "focus_layer"),
+                        "ladders", "ladder_layers", "focus_model", "focus_layer"),
     "alignment": ("protocol", "scaling", "csls_reference", "n_folds", "split", "fold_rule", "buffer_s", "csls_neighbours",
                   "candidates", "ks", "ridge_protocol", "ridge_alphas", "rsa_metric", "rsa_units", "rsa_scaling",
                   "n_permutations", "cka_permutations"),

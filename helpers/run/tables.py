@@ -99,28 +99,32 @@ def decoder(cfg: Scenario) -> str:
 
 
 def ladder_models(cfg: Scenario) -> tuple[str, ...]:
-    """The scenario's models that stand on a ladder: one family scored at two or more sizes, its trained
-    models and its untrained ones (``random:``) counted apart."""
+    """The models of the scenario's ``models`` and ``ladders`` that stand on a ladder: one family scored at two
+    or more sizes, its trained models and its untrained ones (``random:``) counted apart."""
     ladders: dict[tuple[str, bool], dict[str, float]] = {}
-    for model in cfg.models:
+    for model in dict.fromkeys(cfg.models + cfg.ladders):
         info = M.lookup(model.removeprefix(M.RANDOM_PREFIX))
         if info is not None:
             ladders.setdefault((info.family, model.startswith(M.RANDOM_PREFIX)), {})[model] = info.n_params
     return tuple(m for sizes in ladders.values() if len(set(sizes.values())) > 1 for m in sizes)
 
 
-LADDER_PROTOCOLS = ("published", "careful")
-LADDER_COLUMNS = ["measure", "protocol", "signal", "width", "score", "family", "trained", "slope", "ci_low", "ci_high",
-                  "n_models", "smallest_m", "largest_m"]
+# Each ladder's conditions: (protocol, split). The shuffled split over types is the paper's; the blocked split keeps
+# every test word's temporal neighbours out of training (on a measure that fits a map).
+LADDER_CONDITIONS = (("published", "types"), ("careful", "types"), ("careful", "blocks"))
+LADDER_COLUMNS = ["measure", "protocol", "split", "signal", "width", "score", "family", "trained", "slope", "ci_low",
+                  "ci_high", "n_models", "smallest_m", "largest_m"]
 
 
 def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Each ladder's scaling slope (:func:`helpers.align.statistics.family_slopes` of the headline score of
-    ``measure``, default :func:`decoder`, at each model's best layer) under every condition that could make one.
+    ``measure``, default :func:`decoder`, at each model's best layer, or its last with ``ladder_layers: last``)
+    under every condition that could make one.
 
-    The conditions: each protocol of :data:`LADDER_PROTOCOLS` as it stands
-    (the scenario's own protocol fields left out); each model with its own
-    width (``width`` "own", the brain side reduced as the scenario says) and
+    The conditions: each protocol and split of :data:`LADDER_CONDITIONS`
+    (the scenario's own protocol fields left out; the blocked split only
+    for a measure that fits a map); each model with its own width
+    (``width`` "own", the brain side reduced as the scenario says) and
     every model cut to the narrowest model's width on both sides (the brain
     side by ``brain_dims``, the model side by the measure's matching of
     dimensions); and, on a simulation, the scenario's signal and pure noise
@@ -139,20 +143,22 @@ def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = Tr
     narrowest = min(lm_features(cfg, m).vectors.shape[2] for m in models)
     signals = {"scenario": {}, "noise": {"snr": 0.0}} if planted(cfg) else {"scenario": {}}
     widths = {"own": {}, f"all {narrowest}": {"brain_dims": narrowest}}
-    todo = [(p, s, w) for p in LADDER_PROTOCOLS for s in signals for w in widths]
+    layers = {m: [lm_features(cfg, m).n_states - 1] for m in models} if cfg.ladder_layers == "last" else None
+    conditions = [c for c in LADDER_CONDITIONS if MS.get(name).fits_map or c[1] == "types"]
+    todo = [(p, split, s, w) for p, split in conditions for s in signals for w in widths]
     parts = []
-    for protocol, signal, width in tqdm(todo, desc="ladders", disable=not progress or None):
-        variant = dataclasses.replace(cfg, models=models, focus_model="", focus_layer=None, protocol=protocol,
+    for protocol, split, signal, width in tqdm(todo, desc="ladders", disable=not progress or None):
+        variant = dataclasses.replace(cfg, models=models, focus_model="", focus_layer=None, protocol=protocol, split=split,
                                       **{field: None for field in PROTOCOLS[protocol]}, **signals[signal], **widths[width])
-        table = cells.table(variant, name, progress=False)
+        table = cells.table(variant, name, layers=layers, progress=False)
         table = table[MS.get(name).headline(table).to_numpy()]
         scores = {"raw": table}
         if "chance_permuted" in table:
             scores["above its null"] = table.assign(value=table["value"] - table["chance_permuted"])
         for score, rows in scores.items():
             slopes = statistics.family_slopes(rows)
-            parts.append(slopes.assign(measure=MS.get(name).summary, protocol=protocol, signal=signal, width=width,
-                                       score=score))
+            parts.append(slopes.assign(measure=MS.get(name).summary, protocol=protocol, split=split, signal=signal,
+                                       width=width, score=score))
     return pd.concat(parts, ignore_index=True)[LADDER_COLUMNS]
 
 
