@@ -91,6 +91,12 @@ def problems(fig: plt.Figure) -> list[str]:
     outer = fig.get_tightbbox(fig.canvas.get_renderer()).width
     if outer > width + 0.1:
         found.append(f"text runs {outer - width:.1f} in past the figure's edges (a long title or label?)")
+    renderer = fig.canvas.get_renderer()
+    titles = [(ax.title.get_text(), ax.title.get_window_extent(renderer)) for ax in fig.axes if ax.title.get_text().strip()]
+    for i, (text, box) in enumerate(titles):
+        clash = next((other for other, other_box in titles[i + 1:] if box.overlaps(other_box)), None)
+        if clash is not None:
+            found.append(f"the panel titles {text!r} and {clash!r} overlap (shorten them)")
     small = sorted({(round(t.get_fontsize(), 1), t.get_text().strip()[:30]) for t in fig.findobj(matplotlib.text.Text)
                     if t.get_visible() and t.get_text().strip() and t.get_fontsize() < MIN_PT - 1e-6})
     if small:

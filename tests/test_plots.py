@@ -1,0 +1,34 @@
+"""The legibility rules every figure of the book is held to (helpers.plots.style.problems)."""
+
+import matplotlib.pyplot as plt
+import pytest
+
+from helpers.plots import style
+
+
+def two_panels(left: str, right: str, width: float = style.COLUMN_IN, size: float = 10):
+    """Two panels side by side, spaced as matplotlib spaces them (no layout that would move them apart)."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(width, 2.5))
+    a.set_title(left, fontsize=size)
+    b.set_title(right, fontsize=size)
+    return fig
+
+
+def test_a_column_wide_figure_with_short_titles_has_no_problem():
+    assert style.problems(two_panels("own width", "all 384 dims")) == []
+
+
+def test_overlapping_panel_titles_too_small_text_and_too_wide_figures_are_named():
+    clash = style.problems(two_panels("Procrustes P@10, each model its own width", "Procrustes P@10, every model 384 dims"))
+    assert any(p.startswith("the panel titles 'Procrustes P@10, each model its own width' and 'Procrustes P@10, every "
+                            "model 384 dims' overlap") for p in clash)
+    small = style.problems(two_panels("a", "b", size=7))
+    assert small == ["1 text(s) under 9 pt, e.g. 'a' at 7 pt"] or small[0].startswith("2 text(s) under 9 pt")
+    wide = style.problems(two_panels("a", "b", width=8))
+    assert wide[0] == "8.0 in wide, more than the column's 6.4 in (it would be shrunk)"
+
+
+def test_legible_raises_in_strict_mode(monkeypatch):
+    monkeypatch.setenv(style.STRICT, "1")
+    with pytest.raises(AssertionError, match="overlap"):
+        style.legible(lambda: two_panels("Procrustes P@10, each model its own width", "Procrustes P@10, every model 384 dims"))()
