@@ -46,15 +46,19 @@ def notebooks() -> list[Path]:
     return [ROOT / f"{f}.ipynb" for f in files]
 
 
+# The longest chapters after the Procrustes chapter, longest first (measured on the default book).
+LONG_CHAPTERS = ("controls", "scaling")
+
+
 def start_order(chapters: list[Path]) -> list[Path]:
-    """The order chapters start in when they run side by side: reading order, but the controls chapter
-    right after the Procrustes chapter. It is the longest after that one and needs its tables first, so
-    the two make those tables together (:meth:`helpers.run.cache.Cache.tables`) instead of the controls
-    running alone at the end."""
-    controls = [c for c in chapters if c.stem.endswith("controls")]
-    rest = [c for c in chapters if c not in controls]
+    """The order chapters start in when they run side by side: reading order, but the longest chapters
+    (:data:`LONG_CHAPTERS`: the controls, then the scaling chapter) right after the Procrustes chapter. They
+    need its tables first, so they make those tables together (:meth:`helpers.run.cache.Cache.tables`), and no
+    long chapter is left to run alone at the end."""
+    long = [c for suffix in LONG_CHAPTERS for c in chapters if c.stem.endswith(suffix)]
+    rest = [c for c in chapters if c not in long]
     after = next((i + 1 for i, c in enumerate(rest) if c.stem.startswith("04_")), len(rest))  # the Procrustes chapter
-    return rest[:after] + controls + rest[after:]
+    return rest[:after] + long + rest[after:]
 
 
 def not_applicable(source: Path, cfg: S.Scenario) -> str | None:
