@@ -82,7 +82,7 @@ def npz_scenario(site, tmp_path_factory):
         npz_dataset.save(rec, folder / f"{rec.subject}.npz")
     path = folder / "npz.yml"
     path.write_text(yaml.safe_dump({"dataset": "npz_reading", "plugins": [str(PLUGINS / "npz_dataset.py")],
-                                    "data_dir": str(folder), "models": ["all-MiniLM-L6-v2"], "focus_layer": 4,
+                                    "data_dir": str(folder), "models": ["all-MiniLM-L6-v2"], "ladders": [], "focus_layer": 4,
                                     "cache_dir": cache}))
     return path
 
