@@ -102,3 +102,14 @@ def test_pereira_words_get_their_sentences_responses(tmp_path):
     assert set(table["dataset"]) == {"pereira"} and set(table["n_candidates"]) == {n_types}
     np.testing.assert_allclose(table.loc[table["metric"] == "P@10", "chance"], 10 / n_types)
     assert rec.info["file"] == str(path)
+
+
+def test_simulated_subjects_are_named_without_simulating_and_as_the_recordings_name_them(tmp_path):
+    from helpers.data import datasets as D
+
+    assert D.Simulated(n_subjects=3).recorded_subjects() == ("sim-01", "sim-02", "sim-03")  # no driver, no simulation
+    with pytest.raises(ValueError, match="needs a driver"):
+        D.Simulated(n_subjects=3).recordings()
+    cfg = Scenario(n_subjects=2, n_voxels=50, models=("trivial:length",), planted_model="trivial:length", planted_layer=0,
+                   focus_model="trivial:length", cache_dir=str(tmp_path))
+    assert pipeline.subjects(cfg) == tuple(rec.subject for rec in pipeline.recordings(cfg)) == ("sim-01", "sim-02")

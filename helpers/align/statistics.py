@@ -278,8 +278,8 @@ def layer_similarity(vectors: np.ndarray) -> np.ndarray:
     ``vectors`` has shape ``(layers, occurrences, dimensions)``; each layer's
     rows are centred, then scaled to unit length.
     """
-    unit = np.stack([_centred_unit(v) for v in vectors])
-    return np.einsum("lnd,mnd->lm", unit, unit) / unit.shape[1]
+    unit = np.stack([_centred_unit(v) for v in vectors]).reshape(len(vectors), -1)  # (layers, occurrences x dims)
+    return unit @ unit.T / vectors.shape[1]
 
 
 def encoding_map(encoding: pd.DataFrame) -> tuple[pd.DataFrame, str]:

@@ -80,6 +80,11 @@ class Dataset:
         """Every subject's recording, read (or simulated) once per dataset object."""
         return self._recordings
 
+    def recorded_subjects(self) -> tuple[str, ...]:
+        """The subjects' names as their recordings carry them, in the order of :meth:`recordings` (here: read
+        from them; a dataset that knows them without reading says so more cheaply)."""
+        return tuple(rec.subject for rec in self.recordings())
+
     @cached_property
     def _recordings(self) -> tuple[Recording | SentenceRecording, ...]:
         return same_stimulus(self.name, self.load())
@@ -291,6 +296,9 @@ class Simulated(Dataset):
 
     def subject_key(self, subject: str) -> dict:
         return {**self.key(), "subject": subject}
+
+    def recorded_subjects(self) -> tuple[str, ...]:
+        return tuple(S.subject_name(s) for s in range(self.n_subjects))  # known without simulating
 
     def load(self) -> tuple[Recording, ...]:
         if self.driver is None:

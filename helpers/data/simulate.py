@@ -288,6 +288,11 @@ def _standardised(schedule: Schedule, driver: np.ndarray) -> tuple[np.ndarray, n
     return features / (features.std() or 1.0), is_word
 
 
+def subject_name(index: int) -> str:
+    """The name of the simulated subject ``index`` (0-based): sim-01, sim-02, ..."""
+    return f"sim-{index + 1:02d}"
+
+
 def _subjects(
     bold, items, onsets, tr_times, runs, tr,
     n_subjects, n_voxels, snr, seed, shared_fraction, responsive_fraction, onset_weight, ar, drift_share, info,
@@ -320,7 +325,7 @@ def _subjects(
         recordings.append(
             Recording(
                 dataset="simulated",
-                subject=f"sim-{s + 1:02d}",
+                subject=subject_name(s),
                 words=items,
                 onsets=onsets,
                 tr_times=tr_times,

@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from ..data import words as W
@@ -35,6 +34,8 @@ def default_token_budget(device) -> int:
     On a CPU, batches whose activations stay in the caches run faster: for
     SmolLM2 on 2 cores, 1,024 tokens a batch are twice as fast as 8,192.
     """
+    import torch
+
     return 1024 if torch.device(device).type == "cpu" else 8192
 
 
@@ -87,6 +88,8 @@ class Plan:
 
     def inputs(self, batch: np.ndarray, pad: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """Right-padded ``input_ids``, ``attention_mask`` and per-token targets of one batch."""
+        import torch
+
         lengths = [len(self.ids[s]) for s in batch]
         input_ids = torch.full((len(batch), max(lengths)), pad, dtype=torch.long)
         mask = torch.zeros((len(batch), max(lengths)), dtype=torch.long)
@@ -190,6 +193,8 @@ def pooled_states(model, plan: Plan, batches: Sequence[np.ndarray], pad: int, ba
     The vectors are float32 ``(n_words_of_batch, width)``; one hidden state at
     a time reaches the host.
     """
+    import torch
+
     device = model.get_input_embeddings().weight.device
     for batch in batches:
         input_ids, mask, target = plan.inputs(batch, pad)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import torch
 
 
 class PeakMemory:
@@ -16,12 +15,16 @@ class PeakMemory:
     """
 
     def __init__(self, device) -> None:
+        import torch  # imported where it is used: reading cached results needs no torch
+
         self.device = torch.device(device)
         self.what = "GPU memory allocated" if self.device.type == "cuda" else "process resident memory"
         self.mib: float | None = None
 
     def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
+            import torch
+
             torch.cuda.reset_peak_memory_stats(self.device)
             return self
         try:
@@ -41,6 +44,8 @@ class PeakMemory:
 
     def __exit__(self, *exc) -> None:
         if self.device.type == "cuda":
+            import torch
+
             self.mib = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
         elif hasattr(self, "_thread"):
             self._stop.set()

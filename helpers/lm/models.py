@@ -35,6 +35,7 @@ GPU, the CPU memory and the disk.
 
 from __future__ import annotations
 
+
 import importlib.metadata
 import importlib.util
 import json
@@ -327,10 +328,14 @@ def _options(resolved: Resolved) -> dict:
 
 
 def load_tokenizer(name: str | Resolved):
-    """The fast tokenizer of a model (no weights loaded)."""
+    """The fast tokenizer of a model (no weights loaded), read once per process (nothing here changes one)."""
+    return _tokenizer(name if isinstance(name, Resolved) else resolve(name))
+
+
+@lru_cache(maxsize=16)
+def _tokenizer(resolved: Resolved):
     from transformers import AutoTokenizer
 
-    resolved = name if isinstance(name, Resolved) else resolve(name)
     if resolved.gguf_file:  # converted once to Hugging Face files (helpers.lm.gguf)
         tokenizer = AutoTokenizer.from_pretrained(gguf.converted(resolved.folder, resolved.gguf_file), trust_remote_code=False)
     else:

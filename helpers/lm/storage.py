@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from ..data.files import write_atomic
@@ -57,6 +56,8 @@ def write_features(
     number of cores). Returns the extraction record: device, dtype, threads,
     tokens, seconds, tokens per second, peak memory.
     """
+    import torch  # imported where it is used: reading cached features needs no torch
+
     folder = Path(folder)
     device = model.get_input_embeddings().weight.device
     plan = make_plan(tokenizer, model.config, items, token_budget_for(token_budget, device), context, pooling, runs, max_length, memory_mib)
@@ -108,6 +109,8 @@ def write_features(
 @contextmanager
 def cpu_threads(n: int | None):
     """Torch's intra-op threads set to ``n`` inside the block (None: left as they are), then restored."""
+    import torch
+
     before = torch.get_num_threads()
     if n is not None:
         torch.set_num_threads(n)

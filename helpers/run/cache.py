@@ -270,6 +270,9 @@ class Memo:
         self.size = size
         self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
+    def has(self, kind: str, key: dict) -> bool:
+        return (kind, digest(key)) in self._items
+
     def get(self, kind: str, key: dict, make: Callable[[], Any]) -> Any:
         """The value for ``key``, from memory or from ``make()``."""
         slot = (kind, digest(key))

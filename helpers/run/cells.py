@@ -32,12 +32,14 @@ from ..lm.vectors import type_means
 from . import steps
 from .cache import Memo, digest
 from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, cased_types, features_key, lm_features,
-                       occurrence_types, recording_key, recordings, smoothing_options, training_brain_vectors, word_onsets, word_runs)
+                       occurrence_types, recording_key, recordings, smoothing_options, subjects, training_brain_vectors,
+                       word_onsets, word_runs)
 from .scenario import Scenario, ScenarioError
 
 NO_SPLIT = "none"  # the split column of a measure that fits no map
 SPLIT_FIELDS = ("split", "fold_rule", "n_folds", "buffer_s", "seed", "pca_fit")  # what the folds and a per-fold PCA depend on
 BRAINS = Memo(size=8)  # a subject's brain vectors for the cells of one model, in this process
+ROWS = Memo(size=5000)  # cells' rows read in this process: a chapter's tables read many cells more than once
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,12 @@ def cells(cfg: Scenario, models=None, measures=None, layers: dict[str, list[int]
     x layers (default every layer; ``layers`` maps a model to the layers wanted)."""
     models = cfg.models if models is None else models
     measures = [MS.get(m) for m in (cfg.grid_methods if measures is None else measures)]
-    subjects = [rec.subject for rec in recordings(cfg)]
+    names = subjects(cfg)
     out = []
     for model in models:
         wanted = layers[model] if layers is not None else range(lm_features(cfg, model).n_states)
         for measure in measures:
-            for subject in subjects:
+            for subject in names:
                 if measure.all_layers:
                     out.append(Cell(model, measure.name, subject))
                 else:
@@ -108,9 +110,13 @@ def table(cfg: Scenario, measure: str, models=None, layers: dict[str, list[int]]
           progress: bool = True) -> pd.DataFrame:
     """The rows of every cell of one measure (:func:`cells`), each made once (cached), in one tidy table."""
     todo = cells(cfg, models, [measure], layers)
-    entries = [(key(cfg, c), lambda c=c: compute(cfg, c)) for c in todo]
-    parts = cache(cfg).tables("cell", entries, progress=f"{measure} cells" if progress else None)
-    table = pd.concat(parts, ignore_index=True)
+    keys = [key(cfg, c) for c in todo]
+    where = f"cell in {cache(cfg).root}"  # a cell read from one cache folder is not taken for one of another
+    unread = [(k, c) for k, c in zip(keys, todo) if not ROWS.has(where, k)]
+    read = cache(cfg).tables("cell", [(k, lambda c=c: compute(cfg, c)) for k, c in unread],
+                             progress=f"{measure} cells" if progress else None)
+    fresh = {digest(k): rows for (k, _), rows in zip(unread, read)}
+    table = pd.concat([ROWS.get(where, k, lambda k=k: fresh[digest(k)]) for k in keys], ignore_index=True)
     if layers is not None and MS.get(measure).all_layers:  # such a cell holds every layer: keep those asked for
         table = table[[layer in layers[model] for model, layer in zip(table["model"], table["layer"])]]
     return table.reset_index(drop=True)

@@ -152,6 +152,11 @@ def recordings(cfg: Scenario) -> tuple[Recording | SentenceRecording, ...]:
         return dataset(cfg).recordings()
 
 
+def subjects(cfg: Scenario) -> tuple[str, ...]:
+    """The subjects' names, in the order of :func:`recordings`, without simulating where the dataset knows them."""
+    return dataset(cfg).recorded_subjects()
+
+
 def recording_key(cfg: Scenario, subject: str) -> dict:
     """What identifies one subject's recording: its file's SHA-256 and the loader, or the simulation's parameters."""
     return dataset(cfg).subject_key(subject)
