@@ -83,7 +83,7 @@ def npz_scenario(site, tmp_path_factory):
     path = folder / "npz.yml"
     path.write_text(yaml.safe_dump({"dataset": "npz_reading", "plugins": [str(PLUGINS / "npz_dataset.py")],
                                     "data_dir": str(folder), "models": ["all-MiniLM-L6-v2"], "ladders": [], "focus_layer": 4,
-                                    "cache_dir": cache}))
+                                    "n_folds": 2, "n_permutations": 20, "cache_dir": cache}))  # two folds: half the time
     return path
 
 
