@@ -225,9 +225,13 @@ def ladders(table: pd.DataFrame) -> list[str]:
             if null in above.index:
                 text += (f"; above its permutation null the slope on noise is {_slope(above.loc[null])}"
                          + (", so the rise is the null's" if _sign(above.loc[null]) == 0 else ""))
-            if split != "blocks" and blocked in raw.index and abs(raw.loc[blocked, "slope"]) <= abs(noise["slope"]) / 2:
-                text += (f". With the blocked split it is {_slope(raw.loc[blocked])}: most of the rise on noise comes "
-                         "from test words whose temporal neighbours were trained on, and that leak grows with the model")
+            if split != "blocks" and blocked in raw.index:
+                text += f". With the blocked split it is {_slope(raw.loc[blocked])}"
+                leak = (abs(raw.loc[blocked, "slope"]) <= abs(noise["slope"]) / 2 and null in above.index
+                        and abs(above.loc[null, "slope"]) > abs(noise["slope"]) / 2)  # above the null, and gone when blocked
+                if leak:
+                    text += (": most of the rise on noise comes from test words whose temporal neighbours were trained "
+                             "on, and that leak grows with the model")
             out.append(text + ".")
         elif _sign(own) != 0 and _sign(cut) == 0:
             out.append(f"Cut to one width, the {kind} {family} slope ({where}) can no longer be "
