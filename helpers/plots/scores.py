@@ -1,4 +1,5 @@
-"""Figures of score tables: scores by layer, precision@k, RSA, scaling with size, relative depth, trained minus twin.
+"""Figures of score tables: scores by layer, precision@k, RSA, scaling with size, slopes within a family, relative depth,
+trained minus twin.
 
 Scores are always drawn with their chance level and an uncertainty band;
 the numbers drawn come from :mod:`helpers.align.statistics`.
@@ -11,6 +12,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from ..align.statistics import layer_summary, model_scores, summarise
+from ..run.findings import LADDER_SPLITS
 from .style import COLUMN_IN, legend_below, legible, log_axis, measure_panels, panel_grid, simulated_tag
 
 
@@ -228,7 +230,7 @@ def ladder_slopes(table: pd.DataFrame, title: str = "", simulated: bool = False)
             ax.errorbar(r["slope"], y, xerr=[[r["slope"] - r["ci_low"]], [r["ci_high"] - r["slope"]]], capsize=2,
                         color=colour, marker="o" if own else "s", ms=5, mfc=colour if own else "white", ls="")
         ax.axvline(0, color="k", ls="--", lw=1)
-        ax.set_yticks(range(len(conditions)), [f"{p}, {'blocked' if s == 'blocks' else 'shuffled'}" for p, s in conditions])
+        ax.set_yticks(range(len(conditions)), [f"{p}, {LADDER_SPLITS.get(s, s).split()[0]}" for p, s in conditions])
         ax.set_ylim(len(conditions) - 0.5, -0.5)
         first = rows.iloc[0]
         ax.set_title(f"{'trained' if trained else 'untrained'} {family}, {first['smallest_m']:g} to {first['largest_m']:g} M")

@@ -188,7 +188,7 @@ def slopes(table: pd.DataFrame) -> list[str]:
     return out
 
 
-SPLIT_NAMES = {"types": "shuffled split over types", "blocks": "blocked split"}
+LADDER_SPLITS = {"types": "shuffled split over types", "blocks": "blocked split"}  # the ladders' splits, in words
 
 
 def ladders(table: pd.DataFrame) -> list[str]:
@@ -210,7 +210,7 @@ def ladders(table: pd.DataFrame) -> list[str]:
         cut = next(r for (signal, width), r in by.items() if signal == "scenario" and width != "own")
         noise = by.get(("noise", "own"))
         kind = "trained" if trained else "untrained"
-        where = f"{protocol} protocol, {SPLIT_NAMES.get(split, split)}"
+        where = f"{protocol} protocol, {LADDER_SPLITS.get(split, split)}"
         text = (f"{measure}, {kind} {family} ({int(own['n_models'])} sizes, {own['smallest_m']:g} to "
                 f"{own['largest_m']:g} M parameters), {where}: slope {_slope(own)} per tenfold "
                 f"parameters with each model's own width, {_slope(cut)} with every model cut to "
