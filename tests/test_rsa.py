@@ -82,8 +82,10 @@ def test_null_is_centred_and_deterministic():
 
 
 @pytest.mark.parametrize("ties", [False, True])
-def test_fast_null_equals_a_slow_reference(ties):
+@pytest.mark.parametrize("squares_at_once", [1, 4, 100])  # batches of permutations: one, a last partial one, all
+def test_fast_null_equals_a_slow_reference(ties, squares_at_once, monkeypatch):
     n, seed = 25, 3
+    monkeypatch.setattr(rsa, "NULL_BATCH_BYTES", squares_at_once * n * n * 8)
     a = rsa.rdm(space(n=n, seed=8))
     b = rsa.rdm(space(n=n, seed=9), metric="cosine")
     if ties:
@@ -280,3 +282,29 @@ def test_bad_units_and_scaling_are_named():
         get("rsa").score(occurrence_cell("types", "zscore"))
     with pytest.raises(ValueError, match=r"rsa_scaling must be one of"):
         rsa.rdm(space(), scaling="standard")
+
+
+@pytest.mark.parametrize("units", rsa.RSA_UNITS)
+def test_a_model_side_is_ranked_once_for_the_next_brain_and_again_for_other_vectors(units, monkeypatch):
+    """The next subject's cell of the same layers reuses the ranked model RDMs and scores as a fresh computation;
+    other layer vectors (or another metric) are ranked again, never taken for the last ones."""
+    from dataclasses import replace
+
+    from helpers.align.measures import get
+    from helpers.align.measures import rsa as rsa_measure
+
+    rsa_measure._LAST_MODEL_SIDE.clear()  # an earlier test's cell may have left these very layers
+    made = []
+    real_of = rsa.RankedRDMs.of
+    monkeypatch.setattr(rsa.RankedRDMs, "of", classmethod(lambda cls, rdms: made.append(1) or real_of(rdms)))
+    first = occurrence_cell(units, "none")
+    other_brain = replace(first, brain=first.brain[::-1].copy())
+    changed = replace(first, layers={3: first.layers[3] + 1e-9, 5: first.layers[5]})
+    rows = [get("rsa").score(c) for c in (first, other_brain, changed)]
+    assert len(made) == 2  # the first cell and the changed vectors; the other brain reused the first family
+    rsa_measure._LAST_MODEL_SIDE.clear()
+    fresh = get("rsa").score(other_brain)
+    assert len(made) == 3 and [r["value"] for r in fresh] == [r["value"] for r in rows[1]]
+    assert [r["p"] for r in fresh] == [r["p"] for r in rows[1]] and rows[1][0]["value"] != rows[0][0]["value"]
+    get("rsa").score(replace(other_brain, settings={**other_brain.settings, "rsa_metric": "cosine"}))
+    assert len(made) == 4

@@ -181,10 +181,10 @@ class PublishedRidge(_LinearMap):
     with its own penalty.
 
     The computation (:func:`helpers.align.ridge_cv.published_cv_errors`):
-    the kernel ``X X^T`` of all rows once; per inner block one
-    eigendecomposition of its training kernel, which serves every penalty
-    and output; then one eigendecomposition of the full kernel for the refit
-    (a Cholesky solve when every output chose the same penalty). Always
+    the kernel ``X X^T`` of all rows and its eigendecomposition, once; from
+    it every inner block's held-out residuals for every penalty and output,
+    without a fit per block, and the refit (a Cholesky solve when every
+    output chose the same penalty). Always
     float64, unlike the published float32. With fewer features than rows the
     kernel is singular, and the smallest penalties are then as badly
     conditioned here as in any kernel-ridge implementation.
@@ -239,10 +239,11 @@ class PublishedRidge(_LinearMap):
             )
         x, y = ops.asarray(x.astype(np.float64, copy=False)), ops.asarray(y.astype(np.float64, copy=False))
         kernel = x @ x.T
-        self.cv_errors_ = published_cv_errors(ops, kernel, y, self.n_inner, alphas)
+        decomposition = ops.eigh(kernel)
+        self.cv_errors_ = published_cv_errors(ops, *decomposition, y, self.n_inner, alphas)
         best = np.argmin(self.cv_errors_, axis=0)
         no_mean_x, no_mean_y = ops.zeros(x.shape[1]), ops.zeros(y.shape[1])
-        coef = refit_dual(ops, x, y, kernel, no_mean_x, no_mean_y, alphas, best)
+        coef = refit_dual(ops, x, y, kernel, no_mean_x, no_mean_y, alphas, best, decomposition)
         self.alpha_ = alphas[best]
         self.coef_, self.intercept_ = ops.to_numpy(coef), np.zeros(y.shape[1])
         return self

@@ -115,6 +115,9 @@ class _Numpy:
     def fortran(self, a):
         return np.asfortranarray(a)
 
+    def contiguous(self, a):
+        return np.ascontiguousarray(a)
+
     def trmm(self, r, b):
         """``r @ b`` for an upper-triangular ``r`` (in Fortran order), by BLAS ``trmm``."""
         return (blas.strmm if r.dtype == np.float32 else blas.dtrmm)(1.0, r, b)
@@ -196,6 +199,8 @@ class _Torch:
 
     def fortran(self, a):
         return a
+    def contiguous(self, a):
+        return a.contiguous()
     def trmm(self, r, b):
         return r @ b
 

@@ -97,7 +97,7 @@ class Moments:
         return values, q, q.T @ cross, ops.astype(x_mean, self.cross.dtype)
 
 
-def published_cv_errors(ops, kernel, y, n_folds, alphas) -> np.ndarray:
+def published_cv_errors(ops, values, basis, y, n_folds, alphas) -> np.ndarray:
     """Inner cross-validation of the published code: ``1 - R^2`` per penalty and target, summed over folds.
 
     This is ``cross_val_ridge(..., method="kernel_ridge")`` of Li et al.
@@ -113,20 +113,28 @@ def published_cv_errors(ops, kernel, y, n_folds, alphas) -> np.ndarray:
     which only happens for a target constant within a block. The errors are
     summed (not averaged) over the blocks, as the published code does.
 
-    ``kernel`` is ``X X^T`` of all rows (float64); every block's training
-    kernel and validation x training kernel are its sub-blocks, and one
-    eigendecomposition per block serves every penalty and target. Returns a
-    NumPy array, shape (n_alphas, n_targets).
+    ``values`` and ``basis`` are the eigendecomposition ``K = U diag(l) U^T``
+    of the kernel ``X X^T`` of all rows (float64). No block needs a fit of
+    its own: with ``M = K + a I``, the residuals of block ``v`` predicted
+    from the other rows are ``[(M^-1)_vv]^-1 (M^-1 Y)_v`` (the block form of
+    the leave-one-out identity of kernel ridge and Gaussian processes; exact
+    because the map has no intercept), and ``M^-1 = U diag(1 / (l + a))
+    U^T``, so one decomposition serves every block, penalty and target.
+    Returns a NumPy array, shape (n_alphas, n_targets).
     """
     alphas = ops.asarray(alphas)
     bounds = kfold_bounds(len(y), n_folds)
+    blocks = list(zip(bounds[:-1], bounds[1:]))
+    z = basis.T @ y
+    variances = [ops.to_numpy(ops.column_sq_sums(y[start:stop] - y[start:stop].mean(axis=0))) / (stop - start - 1)
+                 for start, stop in blocks]
+    shrink = 1.0 / (values[None, :] + alphas[:, None])  # (n_alphas, n_rows)
     errors = np.zeros((len(alphas), y.shape[1]))
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        basis, shrink, a = _dual_split(ops, kernel, start, stop, alphas, centre=False)
-        z = basis[:start].T @ y[:start] + basis[start:].T @ y[stop:]
-        y_val = y[start:stop]
-        mse = ops.to_numpy(_split_errors(ops, a, z, y_val, shrink)) / (stop - start)
-        variance = ops.to_numpy(ops.column_sq_sums(y_val - y_val.mean(axis=0))) / (stop - start - 1)
+    for (start, stop), variance in zip(blocks, variances):
+        block = ops.contiguous(basis[start:stop])
+        rows = block[None] * shrink[:, None, :]  # per penalty, the block's rows of U diag(1 / (l + a))
+        residual = ops.solve_pos(rows @ block.T, rows @ z)  # (n_alphas, block rows, targets)
+        mse = ops.to_numpy((residual * residual).sum(axis=1)) / (stop - start)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             errors += 1.0 - np.nan_to_num(1.0 - mse / variance)
     return errors
@@ -208,11 +216,12 @@ def refit_primal(ops, moments: Moments, alphas, best):
     return coef
 
 
-def refit_dual(ops, x, y, kernel, x_mean, y_mean, alphas, best):
+def refit_dual(ops, x, y, kernel, x_mean, y_mean, alphas, best, decomposition=None):
     """Dual coefficients ``(K + aI)^-1 (y - y_mean)``, then ``coef = (x - x_mean)^T dual``.
 
     One penalty for all targets is a single Cholesky solve (in float64, it is
-    cheap); several need the eigendecomposition of the kernel.
+    cheap); several need the eigendecomposition of the kernel, ``(values,
+    vectors)`` of ``ops.eigh(kernel)`` if ``decomposition`` has it already.
     """
     y = y - y_mean
     if np.all(best == best[0]):
@@ -220,7 +229,7 @@ def refit_dual(ops, x, y, kernel, x_mean, y_mean, alphas, best):
         ops.add_to_diagonal(system, alphas[best[0]])
         dual = ops.astype(ops.solve_pos(system, y), x.dtype)
     else:
-        values, u = ops.eigh(kernel)
+        values, u = decomposition if decomposition is not None else ops.eigh(kernel)
         z = u.T @ y
         dual = ops.empty(y.shape, dtype=y.dtype)
         for i in np.unique(best):

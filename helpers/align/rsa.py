@@ -25,6 +25,8 @@ row by row, length ``n (n - 1) / 2``, the order of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.stats import rankdata
 from scipy.stats import t as student_t
@@ -243,21 +245,31 @@ def _square(condensed: np.ndarray, n: int) -> np.ndarray:
     return out + out.T
 
 
+NULL_BATCH_BYTES = 2**28  # permuted squares held at once by the null (256 MiB), at least one
+
+
 def _null_dots(a_squares: np.ndarray, b_square: np.ndarray, n_permutations: int, seed: int) -> np.ndarray:
     """``sum_{i<j} a_m[i, j] * b[p_i, p_j]`` for each permutation ``p`` and each square ``a_m``, shape (n_permutations, m).
 
     Permutation ``k`` is the ``k``-th ``rng.permutation(n)`` of one
     ``rng = np.random.default_rng(seed)``. All squares are symmetric with a
-    zero diagonal, so the sum is half the sum over all ``(i, j)``. The
-    permuted square ``b[p][:, p]`` is one gather (rows, then columns within
-    each row), shared by every ``a_m``. The dot products are an ``einsum``,
-    not BLAS: a multithreaded BLAS dot of this size is slow on a busy machine.
+    zero diagonal, so the sum is half the sum over all ``(i, j)``. A batch
+    of permuted squares ``b[p][:, p]`` (:data:`NULL_BATCH_BYTES`) meets every
+    ``a_m`` in one matrix product, not one dot product per permutation and
+    square (``benchmarks/rsa_null.py`` measures the two).
     """
     rng = np.random.default_rng(seed)
+    n = b_square.shape[0]
+    flat = a_squares.reshape(len(a_squares), n * n)
+    batch = int(np.clip(NULL_BATCH_BYTES // b_square.nbytes, 1, n_permutations))
+    permuted = np.empty((batch, n, n))
     dots = np.empty((n_permutations, len(a_squares)))
-    for k in range(n_permutations):
-        p = rng.permutation(b_square.shape[0])
-        dots[k] = 0.5 * np.einsum("mij,ij->m", a_squares, b_square.take(p, axis=0).take(p, axis=1))
+    for lo in range(0, n_permutations, batch):
+        size = min(batch, n_permutations - lo)
+        for j in range(size):
+            p = rng.permutation(n)
+            np.take(b_square.take(p, axis=0), p, axis=1, out=permuted[j])
+        dots[lo : lo + size] = 0.5 * (permuted[:size].reshape(size, n * n) @ flat.T)
     return dots
 
 
@@ -303,7 +315,7 @@ def permutation_test(
 
 
 def permutation_test_many(
-    rdms_a: list[np.ndarray], rdm_b: np.ndarray, n_permutations: int = 1000, seed: int = 0
+    rdms_a: "list[np.ndarray] | RankedRDMs", rdm_b: np.ndarray, n_permutations: int = 1000, seed: int = 0
 ) -> dict[str, np.ndarray]:
     """:func:`permutation_test` of several RDMs (one per layer, say) against one, corrected across them.
 
@@ -316,6 +328,7 @@ def permutation_test_many(
     Bonferroni's assumption that the tests are independent (layers of one
     model are strongly dependent). Entry ``m`` of ``rho``, ``p`` and
     ``null`` equals ``permutation_test(rdms_a[m], rdm_b, n_permutations, seed)``.
+    ``rdms_a`` may be a :class:`RankedRDMs`, ranked once for several tests.
 
     Returns
     -------
@@ -325,18 +338,39 @@ def permutation_test_many(
     """
     if int(n_permutations) != n_permutations or n_permutations < 1:
         raise ValueError(f"n_permutations must be a positive integer, got {n_permutations}.")
-    if len(rdms_a) == 0:
-        raise ValueError("rdms_a must hold at least one RDM.")
-    cb = _ranked(rdm_b, "rdm_b")  # every RDM is checked and ranked once
-    cas = [_ranked(a, "rdm_a", like=cb) for a in rdms_a]
-    rho = np.array([_correlation(ca @ cb, ca @ ca, cb @ cb) for ca in cas])
-    n = _n_words(cb.size)  # at least 3: a rank correlation needs 2 or more entries
-    dots = _null_dots(np.stack([_square(ca, n) for ca in cas]), _square(cb, n), int(n_permutations), seed)
-    null = _correlation(dots, np.array([ca @ ca for ca in cas]), cb @ cb)
+    family = rdms_a if isinstance(rdms_a, RankedRDMs) else RankedRDMs.of(rdms_a)
+    cb = _ranked(rdm_b, "rdm_b")
+    if family.ranks.shape[1] != cb.size:
+        raise ValueError(f"rdm_a and rdm_b differ in length ({family.ranks.shape[1]} and {cb.size}); "
+                         "both must be built from the same words.")
+    ss_a = np.array([ca @ ca for ca in family.ranks])
+    rho = np.array([_correlation(ca @ cb, ca @ ca, cb @ cb) for ca in family.ranks])
+    dots = _null_dots(family.squares(), _square(cb, _n_words(cb.size)), int(n_permutations), seed)
+    null = _correlation(dots, ss_a, cb @ cb)
     reach = null >= rho - 1e-12
     p = (1 + reach.sum(axis=0)) / (1 + int(n_permutations))
     p_fwe = (1 + (null.max(axis=1)[:, None] >= rho - 1e-12).sum(axis=0)) / (1 + int(n_permutations))
     return {"rho": rho, "p": p, "p_fwe": p_fwe, "null": null, "p_parametric": parametric_p(rho, cb.size)}
+
+
+@dataclass(frozen=True)
+class RankedRDMs:
+    """Condensed RDMs of the same words (one per layer, say), checked and ranked once: :func:`permutation_test_many`
+    takes one in place of a list, so a family tested against several brains (one per subject) is ranked once."""
+
+    ranks: np.ndarray  # (m, n (n - 1) / 2): each RDM's average ranks minus their mean
+
+    @classmethod
+    def of(cls, rdms: list[np.ndarray]) -> "RankedRDMs":
+        if len(rdms) == 0:
+            raise ValueError("rdms_a must hold at least one RDM.")
+        first = _ranked(rdms[0], "rdm_a")
+        return cls(np.stack([first] + [_ranked(a, "rdm_a", like=first) for a in rdms[1:]]))
+
+    def squares(self) -> np.ndarray:
+        """The ranks as symmetric squares with a zero diagonal, shape (m, n, n)."""
+        n = _n_words(self.ranks.shape[1])
+        return np.stack([_square(ranks, n) for ranks in self.ranks])
 
 
 def compare(

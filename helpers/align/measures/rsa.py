@@ -19,6 +19,8 @@ reports it.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from ...lm.vectors import type_means
@@ -43,16 +45,10 @@ def score(cell: CellInput) -> list[dict]:
     units = rsa.check_option("rsa_units", s["rsa_units"], rsa.RSA_UNITS)
     scaling = rsa.check_option("rsa_scaling", s["rsa_scaling"], rsa.RSA_SCALINGS)
     layers = sorted(cell.layers)
-    if units == "types":
-        brain = type_means(cell.brain[None], cell.types)[1][0]
-        model_rdms = [rsa.rdm(cell.layers[layer], metric, scaling) for layer in layers]
-    else:
-        brain = cell.brain
-        # each type present once: its min-max scaling over the occurrences is the same, and copies tie exactly
-        present, copies = np.unique(_type_rows(cell), return_inverse=True)
-        model_rdms = [rsa.expand(rsa.rdm(cell.layers[layer][present], metric, scaling), copies) for layer in layers]
-    brain_rdm = rsa.rdm(brain, metric, scaling)
-    test = rsa.permutation_test_many(model_rdms, brain_rdm, s["n_permutations"], seed=s["seed"])
+    brain = type_means(cell.brain[None], cell.types)[1][0] if units == "types" else cell.brain
+    copies = None if units == "types" else np.unique(_type_rows(cell), return_inverse=True)
+    test = rsa.permutation_test_many(_model_side(cell, layers, metric, scaling, copies), rsa.rdm(brain, metric, scaling),
+                                     s["n_permutations"], seed=s["seed"])
     rows = []
     for at, layer in enumerate(layers):
         null = test["null"][:, at]
@@ -61,6 +57,32 @@ def score(cell: CellInput) -> list[dict]:
                      "null_mean": float(np.mean(null)), "null_95": float(np.percentile(null, 95)), "chance": 0.0,
                      "n_types": len(cell.type_names), "n_items": len(brain)})
     return rows
+
+
+def _model_side(cell: CellInput, layers: list[int], metric: str, scaling: str, copies) -> rsa.RankedRDMs:
+    """The layers' RDMs, ranked; over occurrences (``copies``: the types present and each occurrence's row among
+    them) each type's RDM row repeated, so that copies tie exactly (their min-max scaling over the occurrences is
+    that over the types present). The last family made is kept: the cells of one model's other subjects read the
+    same layers, and are ranked again only if their vectors differ (a digest of their bytes says so)."""
+    digest = hashlib.blake2b(repr((metric, scaling, layers)).encode())
+    for part in [cell.layers[layer] for layer in layers] + ([] if copies is None else list(copies)):
+        digest.update(np.ascontiguousarray(part).view(np.uint8))
+    if _LAST_MODEL_SIDE.get("digest") != digest.hexdigest():
+        if copies is None:
+            rdms = [rsa.rdm(cell.layers[layer], metric, scaling) for layer in layers]
+        else:
+            present, rows = copies
+            rdms = [rsa.expand(rsa.rdm(cell.layers[layer][present], metric, scaling), rows) for layer in layers]
+        family = rsa.RankedRDMs.of(rdms)
+        _LAST_MODEL_SIDE.clear()
+        if family.ranks.nbytes <= KEEP_BYTES:
+            _LAST_MODEL_SIDE.update(digest=digest.hexdigest(), family=family)
+        return family
+    return _LAST_MODEL_SIDE["family"]
+
+
+_LAST_MODEL_SIDE: dict = {}
+KEEP_BYTES = 2**29  # a larger family (RSA over many occurrences) is not kept between cells
 
 
 def ceiling(own: np.ndarray, others: list[np.ndarray], settings: dict) -> list[dict]:
