@@ -181,10 +181,9 @@ class PublishedRidge(_LinearMap):
     with its own penalty.
 
     The computation (:func:`helpers.align.ridge_cv.published_cv_errors`):
-    the kernel ``X X^T`` of all rows and its eigendecomposition, once; from
-    it every inner block's held-out residuals for every penalty and output,
-    without a fit per block, and the refit (a Cholesky solve when every
-    output chose the same penalty). Always
+    ``X X^T`` and its eigendecomposition, once, give every inner block's
+    held-out residuals (no fit per block) and the refit (a Cholesky solve
+    when every output chose the same penalty). Always
     float64, unlike the published float32. With fewer features than rows the
     kernel is singular, and the smallest penalties are then as badly
     conditioned here as in any kernel-ridge implementation.
