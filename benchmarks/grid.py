@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from helpers.align import rsa
+from helpers.align import mantel, rsa
 from helpers.align.cka import permuted_cka
 from helpers.align.evaluation import retrieval_scores
 from helpers.align.folds import type_folds
@@ -73,7 +73,7 @@ def size() -> dict[str, float]:
         cost[method] = time.perf_counter() - start
     brain_types = model + rng.standard_normal(model.shape)
     start = time.perf_counter()
-    rsa.permutation_test_many([rsa.rdm(model)] * n_layers, rsa.rdm(brain_types), 200)
+    mantel.permutation_test_many([rsa.rdm(model)] * n_layers, rsa.rdm(brain_types), 200)
     cost["rsa (13 layers)"] = time.perf_counter() - start
     start = time.perf_counter()
     permuted_cka(brain_types, model, 20, seed=0)  # the value and a 20-permutation null

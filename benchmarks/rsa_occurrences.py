@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from helpers.align import rsa
+from helpers.align import mantel, rsa
 
 
 def timed(f):
@@ -43,8 +43,8 @@ def main() -> None:
         one = (lambda: rsa.rdm(model, "spearman", "minmax")) if units == "types" else (
             lambda: rsa.expand(rsa.rdm(model, "spearman", "minmax"), rows))
         model_rdm, model_s = timed(one)
-        _, one_s = timed(lambda: rsa.permutation_test_many([model_rdm] * n_layers, brain_rdm, 1))
-        _, all_s = timed(lambda: rsa.permutation_test_many([model_rdm] * n_layers, brain_rdm, args.permutations))
+        _, one_s = timed(lambda: mantel.permutation_test_many([model_rdm] * n_layers, brain_rdm, 1))
+        _, all_s = timed(lambda: mantel.permutation_test_many([model_rdm] * n_layers, brain_rdm, args.permutations))
         print(f"{units:11s}: {items} items, RDM of {brain_rdm.size:,} entries; brain RDM {brain_s:.2f} s, one layer's "
               f"RDM {model_s:.2f} s; test of {n_layers} layers: {one_s:.1f} s with 1 permutation, {all_s:.1f} s with "
               f"{args.permutations}")

@@ -3,7 +3,7 @@ import pytest
 from scipy.spatial.distance import pdist, squareform
 from scipy.stats import rankdata, spearmanr
 
-from helpers.align import rsa
+from helpers.align import mantel, rsa
 
 
 def space(n=40, dim=30, seed=0):
@@ -40,9 +40,9 @@ def test_score_equals_scipy_spearmanr_with_and_without_ties():
 
 def test_identical_and_monotone_geometry_give_exactly_one():
     x = space(n=30, dim=20, seed=3)
-    same = rsa.compare(x, x, n_permutations=99)
+    same = mantel.compare(x, x, n_permutations=99)
     assert same["rho"] == 1.0 and same["p"] == 1 / 100
-    assert rsa.compare(x, x * 3 + 1, metric="spearman", n_permutations=99)["rho"] == 1.0
+    assert mantel.compare(x, x * 3 + 1, metric="spearman", n_permutations=99)["rho"] == 1.0
     d = rsa.rdm(x, metric="correlation")
     assert rsa.score(d, d**3) == 1.0
     assert rsa.score(d, -d) == -1.0
@@ -51,7 +51,7 @@ def test_identical_and_monotone_geometry_give_exactly_one():
 def test_independent_spaces_are_not_related():
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((60, 50)), rng.standard_normal((60, 50))
-    result = rsa.compare(x, y, n_permutations=500)
+    result = mantel.compare(x, y, n_permutations=500)
     assert abs(result["rho"]) < 0.1
     assert result["p"] > 0.05
 
@@ -60,7 +60,7 @@ def test_planted_relation_is_found():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((60, 50))
     y = x @ rng.standard_normal((50, 80)) + 3.0 * rng.standard_normal((60, 80))
-    result = rsa.compare(x, y, n_permutations=500)
+    result = mantel.compare(x, y, n_permutations=500)
     assert result["rho"] > 0.3
     assert result["p"] == 1 / 501
     assert result["null"].max() < result["rho"]
@@ -68,9 +68,9 @@ def test_planted_relation_is_found():
 
 def test_null_is_centred_and_deterministic():
     a, b = rsa.rdm(space(n=50, seed=6)), rsa.rdm(space(n=50, seed=7))
-    first = rsa.permutation_test(a, b, n_permutations=400, seed=11)
-    again = rsa.permutation_test(a, b, n_permutations=400, seed=11)
-    other = rsa.permutation_test(a, b, n_permutations=400, seed=12)
+    first = mantel.permutation_test(a, b, n_permutations=400, seed=11)
+    again = mantel.permutation_test(a, b, n_permutations=400, seed=11)
+    other = mantel.permutation_test(a, b, n_permutations=400, seed=12)
     assert first["null"].shape == (400,)
     assert abs(first["null"].mean()) < 0.02
     np.testing.assert_array_equal(first["null"], again["null"])
@@ -85,12 +85,12 @@ def test_null_is_centred_and_deterministic():
 @pytest.mark.parametrize("squares_at_once", [1, 4, 100])  # batches of permutations: one, a last partial one, all
 def test_fast_null_equals_a_slow_reference(ties, squares_at_once, monkeypatch):
     n, seed = 25, 3
-    monkeypatch.setattr(rsa, "NULL_BATCH_BYTES", squares_at_once * n * n * 8)
+    monkeypatch.setattr(mantel, "NULL_BATCH_BYTES", squares_at_once * n * n * 8)
     a = rsa.rdm(space(n=n, seed=8))
     b = rsa.rdm(space(n=n, seed=9), metric="cosine")
     if ties:
         a, b = np.round(a, 1), np.round(b, 1)
-    fast = rsa.permutation_test(a, b, n_permutations=6, seed=seed)["null"]
+    fast = mantel.permutation_test(a, b, n_permutations=6, seed=seed)["null"]
     rng = np.random.default_rng(seed)  # the documented permutation order
     slow = []
     for _ in range(6):
@@ -133,18 +133,18 @@ def test_score_and_permutation_errors():
     with pytest.raises(ValueError, match="condensed RDM"):
         rsa.score(squareform(a), squareform(a))
     with pytest.raises(ValueError, match="not condensed"):
-        rsa.permutation_test(a[:44], a[:44])
+        mantel.permutation_test(a[:44], a[:44])
     with pytest.raises(ValueError, match="positive integer"):
-        rsa.permutation_test(a, a, n_permutations=0)
+        mantel.permutation_test(a, a, n_permutations=0)
 
 
 def test_compare_errors():
     with pytest.raises(ValueError, match="x has 10 rows and y has 12"):
-        rsa.compare(space(n=10), space(n=12))
+        mantel.compare(space(n=10), space(n=12))
     y = space(n=10)
     y[6] = 2.0
     with pytest.raises(ValueError, match=r"y has 1 row\(s\) \(6\) that are constant"):
-        rsa.compare(space(n=10), y)
+        mantel.compare(space(n=10), y)
 
 
 
@@ -171,9 +171,9 @@ def test_many_layers_share_permutations_and_equal_single_tests():
     rng = np.random.default_rng(8)
     brain = rsa.rdm(rng.standard_normal((25, 6)))
     layers = [rsa.rdm(rng.standard_normal((25, 4))) for _ in range(3)]
-    many = rsa.permutation_test_many(layers, brain, n_permutations=60, seed=5)
+    many = mantel.permutation_test_many(layers, brain, n_permutations=60, seed=5)
     for m, layer in enumerate(layers):
-        one = rsa.permutation_test(layer, brain, n_permutations=60, seed=5)
+        one = mantel.permutation_test(layer, brain, n_permutations=60, seed=5)
         assert many["rho"][m] == pytest.approx(one["rho"]) and many["p"][m] == pytest.approx(one["p"])
         np.testing.assert_allclose(many["null"][:, m], one["null"])
     top = many["null"].max(axis=1)
@@ -188,7 +188,7 @@ def test_max_statistic_controls_the_family_wise_error_across_layers():
     any_raw = any_fwe = 0
     for _ in range(40):
         brain = rsa.rdm(rng.standard_normal((20, 5)))
-        test = rsa.permutation_test_many([rsa.rdm(rng.standard_normal((20, 5))) for _ in range(8)], brain, 99, seed=int(rng.integers(1000)))
+        test = mantel.permutation_test_many([rsa.rdm(rng.standard_normal((20, 5))) for _ in range(8)], brain, 99, seed=int(rng.integers(1000)))
         any_raw += bool((test["p"] < 0.05).any())
         any_fwe += bool((test["p_fwe"] < 0.05).any())
     assert any_raw >= 7  # expected 40 * (1 - 0.95**8) = 13.6 for independent layers
@@ -197,7 +197,7 @@ def test_max_statistic_controls_the_family_wise_error_across_layers():
 
 def test_many_needs_at_least_one_rdm():
     with pytest.raises(ValueError, match="rdms_a must hold at least one RDM"):
-        rsa.permutation_test_many([], rsa.rdm(space(5)))
+        mantel.permutation_test_many([], rsa.rdm(space(5)))
 
 
 def occurrence_cell(units, scaling, metric="spearman", n_permutations=30):
@@ -241,7 +241,7 @@ def test_scaling_and_units_change_the_score_and_types_are_as_before():
     assert len({tuple(v) for v in scores.values()}) == 4
     cell = occurrence_cell("types", "none")
     brain = np.array([cell.brain[cell.types == t].mean(axis=0) for t in cell.type_names])
-    expected = rsa.permutation_test_many([rsa.rdm(cell.layers[3]), rsa.rdm(cell.layers[5])], rsa.rdm(brain), 30, seed=4)
+    expected = mantel.permutation_test_many([rsa.rdm(cell.layers[3]), rsa.rdm(cell.layers[5])], rsa.rdm(brain), 30, seed=4)
     rows = get("rsa").score(cell)
     np.testing.assert_allclose([r["value"] for r in rows], expected["rho"], rtol=0, atol=1e-12)
     assert [r["p"] for r in rows] == list(expected["p"]) and rows[0]["n_items"] == 5
@@ -268,9 +268,9 @@ def test_expand_repeats_items_with_exact_zero_for_copies():
 def test_parametric_p_equals_scipy_spearmanr():
     a, b = rsa.rdm(space(n=12, seed=13)), rsa.rdm(space(n=12, seed=14))
     b = b + 0.3 * a
-    test = rsa.permutation_test(a, b, n_permutations=10)
+    test = mantel.permutation_test(a, b, n_permutations=10)
     assert test["p_parametric"] == pytest.approx(spearmanr(a, b).pvalue, rel=1e-9)
-    assert rsa.parametric_p(1.0, 10) == 0.0
+    assert mantel.parametric_p(1.0, 10) == 0.0
 
 
 def test_bad_units_and_scaling_are_named():
@@ -295,8 +295,9 @@ def test_a_model_side_is_ranked_once_for_the_next_brain_and_again_for_other_vect
 
     rsa_measure._LAST_MODEL_SIDE.clear()  # an earlier test's cell may have left these very layers
     made = []
-    real_of = rsa.RankedRDMs.of
-    monkeypatch.setattr(rsa.RankedRDMs, "of", classmethod(lambda cls, rdms: made.append(1) or real_of(rdms)))
+    for name in ("of", "of_copies"):  # over types, and over occurrences
+        real = getattr(mantel.RankedRDMs, name)
+        monkeypatch.setattr(mantel.RankedRDMs, name, classmethod(lambda cls, *a, real=real: made.append(1) or real(*a)))
     first = occurrence_cell(units, "none")
     other_brain = replace(first, brain=first.brain[::-1].copy())
     changed = replace(first, layers={3: first.layers[3] + 1e-9, 5: first.layers[5]})
@@ -308,3 +309,20 @@ def test_a_model_side_is_ranked_once_for_the_next_brain_and_again_for_other_vect
     assert [r["p"] for r in fresh] == [r["p"] for r in rows[1]] and rows[1][0]["value"] != rows[0][0]["value"]
     get("rsa").score(replace(other_brain, settings={**other_brain.settings, "rsa_metric": "cosine"}))
     assert len(made) == 4
+
+
+def test_ranks_of_copies_equal_the_ranks_of_the_expanded_rdm():
+    """Items repeated (one of them once only) over an RDM with tied values and a true zero: the ranks that
+    of_copies counts equal those of the expanded RDM, exactly, and so does the test that uses them."""
+    rng = np.random.default_rng(40)
+    type_rdms = [np.round(rsa.rdm(rng.standard_normal((6, 4))), 1) for _ in range(2)]
+    type_rdms[1][3] = 0.0  # two items at distance 0: they tie with the copies' pairs
+    rows = np.array([0, 1, 2, 0, 3, 4, 5, 1, 1, 2, 4, 0])  # item 3 and item 5 once, item 0 three times
+    counted = mantel.RankedRDMs.of_copies(type_rdms, rows)
+    expanded = mantel.RankedRDMs.of([rsa.expand(r, rows) for r in type_rdms])
+    np.testing.assert_array_equal(counted.ranks, expanded.ranks)
+    brain = rsa.rdm(rng.standard_normal((12, 5)))
+    a, b = (mantel.permutation_test_many(f, brain, 50, seed=2) for f in (counted, expanded))
+    assert all(np.array_equal(a[key], b[key]) for key in ("rho", "p", "p_fwe", "null"))
+    with pytest.raises(ValueError, match="rdm_a is constant"):
+        mantel.RankedRDMs.of_copies([np.zeros(15)], rows)

@@ -10,7 +10,7 @@ scales each dimension of both sides to [0, 1] over the items before the RDMs
 between their upper triangles, its p-value from ``n_permutations``
 permutations of the brain RDM's item labels (one-sided), and ``p_fwe``
 corrected across the model's layers by the maximum statistic
-(:func:`helpers.align.rsa.permutation_test_many`). Because of that
+(:func:`helpers.align.mantel.permutation_test_many`). Because of that
 correction, one result holds every layer of a model. ``p_parametric`` is
 ``scipy.stats.spearmanr``'s p-value of the same rho, which treats the RDM
 entries as independent and is reported only because the published code
@@ -24,7 +24,7 @@ import hashlib
 import numpy as np
 
 from ...lm.vectors import type_means
-from .. import rsa
+from .. import mantel, rsa
 from .registry import CellInput, Measure, register
 
 
@@ -47,8 +47,8 @@ def score(cell: CellInput) -> list[dict]:
     layers = sorted(cell.layers)
     brain = type_means(cell.brain[None], cell.types)[1][0] if units == "types" else cell.brain
     copies = None if units == "types" else np.unique(_type_rows(cell), return_inverse=True)
-    test = rsa.permutation_test_many(_model_side(cell, layers, metric, scaling, copies), rsa.rdm(brain, metric, scaling),
-                                     s["n_permutations"], seed=s["seed"])
+    model_side = _model_side(cell, layers, metric, scaling, copies)
+    test = mantel.permutation_test_many(model_side, rsa.rdm(brain, metric, scaling), s["n_permutations"], seed=s["seed"])
     rows = []
     for at, layer in enumerate(layers):
         null = test["null"][:, at]
@@ -59,7 +59,7 @@ def score(cell: CellInput) -> list[dict]:
     return rows
 
 
-def _model_side(cell: CellInput, layers: list[int], metric: str, scaling: str, copies) -> rsa.RankedRDMs:
+def _model_side(cell: CellInput, layers: list[int], metric: str, scaling: str, copies) -> mantel.RankedRDMs:
     """The layers' RDMs, ranked; over occurrences (``copies``: the types present and each occurrence's row among
     them) each type's RDM row repeated, so that copies tie exactly (their min-max scaling over the occurrences is
     that over the types present). The last family made is kept: the cells of one model's other subjects read the
@@ -69,11 +69,11 @@ def _model_side(cell: CellInput, layers: list[int], metric: str, scaling: str, c
         digest.update(np.ascontiguousarray(part).view(np.uint8))
     if _LAST_MODEL_SIDE.get("digest") != digest.hexdigest():
         if copies is None:
-            rdms = [rsa.rdm(cell.layers[layer], metric, scaling) for layer in layers]
+            family = mantel.RankedRDMs.of([rsa.rdm(cell.layers[layer], metric, scaling) for layer in layers])
         else:
             present, rows = copies
-            rdms = [rsa.expand(rsa.rdm(cell.layers[layer][present], metric, scaling), rows) for layer in layers]
-        family = rsa.RankedRDMs.of(rdms)
+            family = mantel.RankedRDMs.of_copies([rsa.rdm(cell.layers[layer][present], metric, scaling)
+                                                  for layer in layers], rows)
         _LAST_MODEL_SIDE.clear()
         if family.ranks.nbytes <= KEEP_BYTES:
             _LAST_MODEL_SIDE.update(digest=digest.hexdigest(), family=family)
