@@ -85,6 +85,26 @@ def test_random_model_from_the_registry_offline(monkeypatch):
     assert resolved.fingerprint()["random"]["config"]["hidden_size"] == 128
 
 
+@pytest.mark.parametrize("name", ["random:bert-tiny", "random:SmolLM2-135M"])  # config from the registry; from a GGUF file
+def test_a_random_models_config_is_built_once_and_again_when_a_library_changes(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(M, "_hf_cache_folder", lambda hf_id: None)
+    resolved = M.resolve(name)
+    built = resolved.fingerprint()
+    monkeypatch.setenv(M.gguf.CACHE_VARIABLE, str(tmp_path))  # an empty model cache: built, then kept there
+    assert resolved.fingerprint() == built and len(list((tmp_path / "random").glob("*.json"))) == 1
+
+    def build_again(_):
+        raise AssertionError("config built again")
+
+    monkeypatch.setattr(M, "model_config", build_again)
+    assert resolved.fingerprint() == built  # read back, equal to the one built
+    version = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda lib: "0.0" if lib == "transformers" else version(lib))
+    with pytest.raises(AssertionError, match="config built again"):
+        resolved.fingerprint()
+
+
 def test_random_pythia_reads_text_with_the_offline_byte_level_tokenizer(monkeypatch):
     import torch
 

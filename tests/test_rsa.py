@@ -326,3 +326,7 @@ def test_ranks_of_copies_equal_the_ranks_of_the_expanded_rdm():
     assert all(np.array_equal(a[key], b[key]) for key in ("rho", "p", "p_fwe", "null"))
     with pytest.raises(ValueError, match="rdm_a is constant"):
         mantel.RankedRDMs.of_copies([np.zeros(15)], rows)
+    with pytest.raises(ValueError, match=r"one length and rows that name their items \(0 to 5\); got lengths \[10, 15\]"):
+        mantel.RankedRDMs.of_copies([type_rdms[0], np.ones(10)], rows)
+    with pytest.raises(ValueError, match="rows 0 to 6"):
+        mantel.RankedRDMs.of_copies(type_rdms, np.append(rows, 6))

@@ -164,8 +164,12 @@ class RankedRDMs:
         sort over the items' pairs instead of the copies' pairs."""
         if len(rdms) == 0:
             raise ValueError("rdms_a must hold at least one RDM.")
-        n = _n_words(np.size(rdms[0]))
-        counts = np.bincount(np.asarray(rows), minlength=n).astype(np.float64)
+        n, rows = _n_words(np.size(rdms[0])), np.asarray(rows)
+        if any(np.size(rdm) != np.size(rdms[0]) for rdm in rdms) or rows.min(initial=0) < 0 or rows.max(initial=0) >= n:
+            raise ValueError(f"of_copies needs RDMs of one length and rows that name their items (0 to {n - 1}); "
+                             f"got lengths {sorted({np.size(rdm) for rdm in rdms})} and rows {rows.min(initial=0)} to "
+                             f"{rows.max(initial=0)}.")
+        counts = np.bincount(rows, minlength=n).astype(np.float64)
         upper, pairs = np.triu_indices(n, k=1), np.triu_indices(len(rows), k=1)
         weights = np.append(np.outer(counts, counts)[upper], np.sum(counts * (counts - 1) / 2))
         out = np.empty((len(rdms), len(pairs[0])))

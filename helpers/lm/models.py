@@ -36,9 +36,11 @@ GPU, the CPU memory and the disk.
 from __future__ import annotations
 
 
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -177,12 +179,38 @@ class Resolved:
             "files": [[str(p.relative_to(self.folder)), p.stat().st_size] for p in files if p.suffix != ".py"],
         }
         if self.random_seed is not None:
-            import torch
-            import transformers
-
-            config = json.loads(model_config(self).to_json_string())
-            fingerprint["random"] = {"seed": self.random_seed, "config": config, "torch": torch.__version__, "transformers": transformers.__version__}
+            fingerprint["random"] = _random_fingerprint(self, fingerprint, files)
         return fingerprint
+
+
+def _random_fingerprint(resolved: Resolved, fingerprint: dict, files: list[Path]) -> dict:
+    """A random model's seed, config and library versions, kept in the model cache (``random/``) once known.
+
+    Building the config imports ``transformers`` and ``torch`` (seconds in a
+    process that needs neither otherwise). The kept copy is read under a name
+    made of everything it comes from: the files (sizes and modification
+    times), the registry's values when the config is built from them, the
+    seed and the installed versions of both libraries.
+    """
+    source = {"files": fingerprint, "mtimes": [p.stat().st_mtime_ns for p in files], "seed": resolved.random_seed,
+              "registry": repr((resolved.info, FAMILY_CONFIG.get(resolved.info.family))) if resolved.config_from_registry else None,
+              "versions": [importlib.metadata.version(name) for name in ("torch", "transformers")]}
+    kept = gguf.cache_root() / "random" / f"{hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()[:20]}.json"
+    if kept.is_file():
+        return json.loads(kept.read_text())
+    import torch
+    import transformers
+
+    config = json.loads(model_config(resolved).to_json_string())
+    part = {"seed": resolved.random_seed, "config": config, "torch": torch.__version__, "transformers": transformers.__version__}
+    try:  # written whole, then renamed: a reader never sees half of it
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        work = kept.with_name(f".{kept.name}.{os.getpid()}")
+        work.write_text(json.dumps(part))
+        os.replace(work, kept)
+    except OSError:  # a read-only model cache: the next process builds the config again
+        pass
+    return part
 
 
 def lookup(name: str) -> ModelInfo | None:
