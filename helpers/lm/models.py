@@ -35,7 +35,6 @@ GPU, the CPU memory and the disk.
 
 from __future__ import annotations
 
-
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -184,14 +183,10 @@ class Resolved:
 
 
 def _random_fingerprint(resolved: Resolved, fingerprint: dict, files: list[Path]) -> dict:
-    """A random model's seed, config and library versions, kept in the model cache (``random/``) once known.
-
-    Building the config imports ``transformers`` and ``torch`` (seconds in a
-    process that needs neither otherwise). The kept copy is read under a name
-    made of everything it comes from: the files (sizes and modification
-    times), the registry's values when the config is built from them, the
-    seed and the installed versions of both libraries.
-    """
+    """A random model's seed, config and library versions, kept in the model cache (``random/``) once built: building
+    the config imports ``transformers`` and ``torch``, seconds in a process that needs neither otherwise. The copy is
+    named after all it comes from: the files (sizes, modification times), the registry's values when the config is
+    built from them, the seed and the installed versions of both libraries."""
     source = {"files": fingerprint, "mtimes": [p.stat().st_mtime_ns for p in files], "seed": resolved.random_seed,
               "registry": repr((resolved.info, FAMILY_CONFIG.get(resolved.info.family))) if resolved.config_from_registry else None,
               "versions": [importlib.metadata.version(name) for name in ("torch", "transformers")]}
@@ -203,12 +198,11 @@ def _random_fingerprint(resolved: Resolved, fingerprint: dict, files: list[Path]
 
     config = json.loads(model_config(resolved).to_json_string())
     part = {"seed": resolved.random_seed, "config": config, "torch": torch.__version__, "transformers": transformers.__version__}
-    try:  # written whole, then renamed: a reader never sees half of it
+    try:  # written whole, then renamed, so no reader sees half of it; a read-only model cache: built again next time
         kept.parent.mkdir(parents=True, exist_ok=True)
-        work = kept.with_name(f".{kept.name}.{os.getpid()}")
-        work.write_text(json.dumps(part))
+        (work := kept.with_name(f".{kept.name}.{os.getpid()}")).write_text(json.dumps(part))
         os.replace(work, kept)
-    except OSError:  # a read-only model cache: the next process builds the config again
+    except OSError:
         pass
     return part
 
