@@ -32,3 +32,21 @@ def test_legible_raises_in_strict_mode(monkeypatch):
     monkeypatch.setenv(style.STRICT, "1")
     with pytest.raises(AssertionError, match="overlap"):
         style.legible(lambda: two_panels("Procrustes P@10, each model its own width", "Procrustes P@10, every model 384 dims"))()
+
+
+def test_a_squashed_panel_is_named_and_a_legend_below_no_longer_squashes_one():
+    """A panel's plot area under MIN_PANEL_IN is a problem; one panel above a legend of seven entries (four rows)
+    used to be squashed to about half an inch, and legend_below now grows the figure instead."""
+    fig, ax = plt.subplots(figsize=(style.COLUMN_IN, 1.2))
+    ax.set_title("flat")
+    ax.set_xlabel("layer")
+    assert any(p.startswith("the panel 'flat' is 0.") and p.endswith("under 1 in (make the figure taller)")
+               for p in style.problems(fig))
+    fig, axes = style.panel_grid(1)
+    for i in range(7):
+        axes[0].plot([0, 1], [i, i], label=f"line {i}")
+    axes[0].set_xlabel("layer (0 = embeddings)")
+    style.legend_below(fig, axes, "a title")
+    assert style.problems(fig) == []
+    assert fig.get_size_inches()[1] == pytest.approx(2.6 + 0.1 + 0.24 * 4)
+    assert axes[0].get_window_extent(fig.canvas.get_renderer()).height / fig.dpi > 1.5

@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 # least that size on the page (tests/test_browser.py measures it).
 COLUMN_IN = 6.4
 MIN_PT = 9.0
+MIN_PANEL_IN = 1.0  # the least height of a panel's plot area, in inches
 HOUSE = {
     "figure.dpi": 100, "savefig.dpi": 100, "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10,
     "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
@@ -72,8 +73,10 @@ def legend_below(fig: plt.Figure, axes, title: str = "", ncol: int = 2, handles=
     else:
         labels = [h.get_label() for h in handles]
     rows = math.ceil(len(handles) / ncol)
-    height = fig.get_size_inches()[1]
-    bottom = (0.1 + 0.24 * rows) / height
+    width, height = fig.get_size_inches()
+    below = 0.1 + 0.24 * rows if handles else 0.0  # inches: the figure grows by the legend, the panels keep theirs
+    fig.set_size_inches(width, height + below)
+    bottom = below / (height + below)
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, bbox_to_anchor=(0.5, 0.0))
     if title:
@@ -82,7 +85,8 @@ def legend_below(fig: plt.Figure, axes, title: str = "", ncol: int = 2, handles=
 
 
 def problems(fig: plt.Figure) -> list[str]:
-    """What would make ``fig`` hard to read in the book's column: wider than the column, or text under MIN_PT."""
+    """What would make ``fig`` hard to read in the book's column: wider than the column, text past its edges,
+    overlapping panel titles, a panel squashed under MIN_PANEL_IN, or text under MIN_PT."""
     found = []
     width = fig.get_size_inches()[0]
     if width > COLUMN_IN + 1e-6:
@@ -97,6 +101,10 @@ def problems(fig: plt.Figure) -> list[str]:
         clash = next((other for other, other_box in titles[i + 1:] if box.overlaps(other_box)), None)
         if clash is not None:
             found.append(f"the panel titles {text!r} and {clash!r} overlap (shorten them)")
+    for ax in fig.axes:
+        tall = ax.get_window_extent(renderer).height / fig.dpi
+        if ax.get_label() != "<colorbar>" and tall < MIN_PANEL_IN:
+            found.append(f"the panel {ax.get_title()!r} is {tall:.1f} in tall, under {MIN_PANEL_IN:g} in (make the figure taller)")
     small = sorted({(round(t.get_fontsize(), 1), t.get_text().strip()[:30]) for t in fig.findobj(matplotlib.text.Text)
                     if t.get_visible() and t.get_text().strip() and t.get_fontsize() < MIN_PT - 1e-6})
     if small:
