@@ -133,8 +133,8 @@ def published_cv_errors(ops, values, basis, y, n_folds, alphas) -> np.ndarray:
     for (start, stop), variance in zip(blocks, variances):
         block = ops.contiguous(basis[start:stop])
         rows = block[None] * shrink[:, None, :]  # per penalty, the block's rows of U diag(1 / (l + a))
-        residual = ops.solve_pos(rows @ block.T, rows @ z)  # (n_alphas, block rows, targets)
-        mse = ops.to_numpy((residual * residual).sum(axis=1)) / (stop - start)
+        residuals = [ops.solve_pos(lhs, rhs) for lhs, rhs in zip(rows @ block.T, rows @ z)]  # one per penalty
+        mse = np.stack([ops.to_numpy(ops.column_sq_sums(r, overwrite=True)) for r in residuals]) / (stop - start)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             errors += 1.0 - np.nan_to_num(1.0 - mse / variance)
     return errors
@@ -150,8 +150,8 @@ def kfold_bounds(n_rows: int, n_folds: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)])
 
 
-def _dual_split(ops, kernel, start, stop, alphas, centre=True):
-    """Eigendecomposition of the kernel of the training rows (all but ``start:stop``), re-centred on them if ``centre``.
+def _dual_split(ops, kernel, start, stop, alphas):
+    """Eigendecomposition of the kernel of the training rows (all but ``start:stop``), re-centred on them.
 
     With ``m`` the mean over training rows, ``(x_i - m) . (x_j - m) = K_ij -
     mean_t K_it - mean_t K_jt + mean_tt K``, so the sub-blocks of one kernel
@@ -161,13 +161,12 @@ def _dual_split(ops, kernel, start, stop, alphas, centre=True):
     """
     k_train = _outside(ops, _outside(ops, kernel, start, stop).T, start, stop)
     k_cross = _outside(ops, kernel[start:stop].T, start, stop).T  # validation x training
-    if centre:
-        row_means = k_train.mean(axis=1)
-        grand = row_means.mean()
-        k_train -= row_means[:, None]
-        k_train -= row_means[None, :] - grand
-        k_cross -= k_cross.mean(axis=1, keepdims=True)
-        k_cross -= row_means[None, :] - grand
+    row_means = k_train.mean(axis=1)
+    grand = row_means.mean()
+    k_train -= row_means[:, None]
+    k_train -= row_means[None, :] - grand
+    k_cross -= k_cross.mean(axis=1, keepdims=True)
+    k_cross -= row_means[None, :] - grand
     values, u = ops.eigh(k_train, overwrite=True)
     shrink = 1.0 / (values + alphas[:, None])
     return u, shrink, k_cross @ u

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 
-
 class PeakMemory:
     """Peak memory while a block runs, in MiB (``None`` where it cannot be measured).
 
@@ -15,17 +14,16 @@ class PeakMemory:
     """
 
     def __init__(self, device) -> None:
-        import torch  # imported where it is used: reading cached results needs no torch
+        import torch  # imported here, not with the module: reading cached results needs no torch
 
+        self._torch = torch
         self.device = torch.device(device)
         self.what = "GPU memory allocated" if self.device.type == "cuda" else "process resident memory"
         self.mib: float | None = None
 
     def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
-            import torch
-
-            torch.cuda.reset_peak_memory_stats(self.device)
+            self._torch.cuda.reset_peak_memory_stats(self.device)
             return self
         try:
             import psutil
@@ -44,9 +42,7 @@ class PeakMemory:
 
     def __exit__(self, *exc) -> None:
         if self.device.type == "cuda":
-            import torch
-
-            self.mib = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+            self.mib = round(self._torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
         elif hasattr(self, "_thread"):
             self._stop.set()
             self._thread.join()
