@@ -158,3 +158,18 @@ def test_ladders_say_when_the_blocked_split_removes_the_slope_on_noise():
         careful = next(s for s in said if s.startswith("Pure noise") and "careful protocol, shuffled" in s)
         assert "With the blocked split it is" in careful and "leak" not in careful
     assert F.ladders(ladder_rows().iloc[:0])[0].startswith("This scenario scores no family at two or more sizes")
+
+
+def test_power_reads_the_smallest_detectable_slope_and_warns_of_false_positives():
+    def ladder(name, detected, n):
+        return pd.DataFrame({"ladder": name, "measure": "P@10", "planted": [0.0, 0.01, 0.02, 0.03],
+                             "detected": detected, "n_subjects": n, "spread": 0.01})
+
+    table = pd.concat([ladder("untrained BERT", [0.05, 0.4, 0.6, 0.9], 20), ladder("untrained Pythia", [0.2, 0.3, 0.5, 0.7], 4)])
+    bert, pythia = F.power(table)
+    # 0.8 lies two thirds of the way from 0.6 (at 0.02) to 0.9 (at 0.03): 0.0267
+    assert "a slope of 0.027 per tenfold parameters is found in 80 % of experiments" in bert
+    assert "excludes zero in 5 % of experiments." in bert and "too narrow" not in bert
+    assert "no planted slope up to 0.030 is found in 80 % of experiments" in pythia
+    assert "excludes zero in 20 % of experiments, not 5 %: resampling 4 subjects" in pythia
+    assert F.power(table.iloc[:0]) == []

@@ -69,3 +69,21 @@ def test_pure_noise_makes_a_slope_under_the_published_protocol_and_hardly_one_un
     assert [t.get_text() for t in ax.get_yticklabels()] == ["published, shuffled", "careful, shuffled", "careful, blocked"]
     assert len(ax.lines) == 1 + 12 * 3  # the zero line; each raw slope's marker and its two caps
     assert problems(fig) == []
+
+    # The power of the design: planted slopes at the last layers, under the scenario's own protocol (careful) and split
+    ladder = tables.ladder_scores(cfg, progress=False)
+    assert list(ladder) == ["untrained BERT"]
+    own_cells = cells.table(dataclasses.replace(cfg, models=models, focus_model="", focus_layer=None), "procrustes",
+                            progress=False, layers={m: [pipeline.lm_features(cfg, m).n_states - 1] for m in models})
+    assert len(ladder["untrained BERT"]) == len(own_cells.query("metric == 'P@10' and retrieval == 'csls'"))
+    every_layer = tables.ladder_scores(cfg, every_layer=True, progress=False)["untrained BERT"]
+    assert every_layer.groupby("model")["layer"].nunique().sum() == sum(pipeline.lm_features(cfg, m).n_states for m in models)
+    power = tables.ladder_power(cfg)
+    expected = statistics.slope_power(ladder["untrained BERT"])
+    np.testing.assert_allclose(power[["planted", "detected"]].to_numpy(), expected[["planted", "detected"]].to_numpy())
+    assert set(power["measure"]) == {"Procrustes P@10 (CSLS)"} and set(power["n_subjects"]) == {2}
+    (said,) = findings.power(power)
+    assert "with 2 subjects" in said and "not 5 %: resampling 2 subjects" in said  # two subjects: a bootstrap of 4 draws
+    fig = plots.slope_power(power, "power")
+    assert problems(fig) == []
+    assert tables.ladder_power(S.Scenario(models=("all-MiniLM-L6-v2",), ladders=())).empty

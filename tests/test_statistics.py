@@ -168,3 +168,46 @@ def test_encoding_maps_average_only_voxels_that_subjects_share():
     drawn, what = statistics.encoding_map(apart)
     assert what == "every subject's voxels at their own places" and len(drawn) == 5
     assert drawn.loc[("2", 0), "x"] == -30.0 and drawn.loc[("2", 0), "r"] == 0.4
+
+
+def ladder_grid(values, sizes):
+    """Scores ``values[model][subject]`` of one ladder at one layer, sizes in millions of parameters."""
+    return pd.DataFrame([{"model": f"m{m}", "n_params_m": sizes[m], "layer": 0, "subject": f"s{s:02d}", "value": v}
+                         for m, row in enumerate(values) for s, v in enumerate(row)])
+
+
+def test_slope_power_spread_is_the_model_by_subject_residual():
+    # subject levels and model levels alone: nothing is left for a slope to see
+    additive = np.add.outer([1.0, 2.0, 4.0, 8.0], [0.0, 0.5])  # every mean exact in binary: no rounding residue
+    power = statistics.slope_power(ladder_grid(additive, [1, 10, 100, 1000]), planted=[0.0, 0.01], n_sim=50)
+    assert power["spread"].iloc[0] == 0.0
+    assert list(power["detected"]) == [0.0, 1.0]  # no noise: zero is never excluded, any slope always found
+    # a 2 x 2 interaction: residuals of +-0.5 over one degree of freedom
+    power = statistics.slope_power(ladder_grid([[1.0, 0.0], [0.0, 1.0]], [1, 10]), planted=[0.0], n_sim=10)
+    assert power["spread"].iloc[0] == pytest.approx(1.0) and power["n_subjects"].iloc[0] == 2
+    assert statistics.slope_power(ladder_grid([[1.0, 0.0], [0.0, 1.0]], [10, 10])).empty  # one size: no slope
+
+
+def test_slope_power_matches_theory_with_many_subjects_and_is_optimistic_with_four():
+    rng = np.random.default_rng(5)
+    sizes = [4.4, 11.0, 29.0, 41.0]
+    x = np.log10(sizes)
+    many = ladder_grid(rng.standard_normal((4, 40)) * 0.01, sizes)
+    power = statistics.slope_power(many, n_sim=2000, n_boot=400)
+    spread = power["spread"].iloc[0]
+    standard_error = spread / np.sqrt(40 * ((x - x.mean()) ** 2).sum())
+    detected = dict(zip(np.round(power["planted"] / standard_error, 6), power["detected"]))
+    assert detected[0.0] == pytest.approx(0.05, abs=0.025)  # a 95 % interval: one false positive in twenty
+    # a slope of 3 standard errors: found when its estimate exceeds 1.96 of them, P(z > -1.04) = 0.85
+    assert detected[3.0] == pytest.approx(stats.norm.cdf(3 - stats.norm.ppf(0.975)), abs=0.04)
+    assert statistics.detectable_slope(power) / standard_error == pytest.approx(2.8, abs=0.2)  # 1.96 + 0.84
+    # four subjects: a percentile bootstrap over four draws is too narrow, and finds a slope where none is
+    four = statistics.slope_power(ladder_grid(rng.standard_normal((4, 4)) * 0.01, sizes), n_sim=2000, n_boot=400)
+    assert four["detected"].iloc[0] > 0.12
+
+
+def test_detectable_slope_interpolates_and_says_when_nothing_is_found():
+    power = pd.DataFrame({"planted": [0.0, 0.1, 0.2, 0.3], "detected": [0.05, 0.5, 0.7, 0.9]})
+    assert statistics.detectable_slope(power) == pytest.approx(0.25)  # halfway from 0.7 to 0.9
+    assert statistics.detectable_slope(power, share=0.4) == pytest.approx(0.1)  # the first slope already
+    assert np.isnan(statistics.detectable_slope(power.assign(detected=0.1)))

@@ -241,6 +241,65 @@ def _slope(table: pd.DataFrame, at: str, n_boot: int, seed: int) -> dict:
     return {"slope": float(slope), "ci_low": float(low), "ci_high": float(high), "n_models": len(x)}
 
 
+POWER = 0.8  # the share of experiments that should detect a planted slope for it to count as detectable
+
+
+def slope_power(table: pd.DataFrame, planted: np.ndarray | None = None, n_sim: int = 400, n_boot: int = 1000,
+                seed: int = 0) -> pd.DataFrame:
+    """How often :func:`scaling_slope`'s interval, at each model's last layer, excludes zero when a slope of known
+    size is planted: a simulation at the level of the scores, with the table's models, sizes and subjects.
+
+    Each simulated experiment scores model m for subject s as ``planted * log10(size_m) + e_ms``, the ``e_ms``
+    drawn from a normal distribution with the table's own spread of model-by-subject residuals (each subject's
+    last-layer mean minus its model's and its subject's means): a slope over the same subjects sees only that
+    part, as a subject's own level shifts every model alike. Each experiment's interval resamples subjects as
+    :func:`scaling_slope` does; at the last layer a resampled slope is the mean of the resampled subjects' own
+    slopes, which is how it is computed here. ``planted``: slopes per tenfold parameters (default: 0 to 5
+    standard errors of the slope). One row per planted slope: ``planted``, ``detected`` (the share of
+    experiments whose interval excludes zero on the planted side; at 0, on either side: the rate of false
+    positives), ``n_subjects``, ``spread`` (the residuals' standard deviation). Empty with fewer than two
+    sizes or two subjects.
+    """
+    columns = ["planted", "detected", "n_subjects", "spread"]
+    per_model = {m: g.iloc[-1] for m, g in _subject_means(table).items()}  # each model's last layer, per subject
+    sizes = table.groupby("model")["n_params_m"].first()
+    x = np.log10(sizes.loc[list(per_model)].to_numpy())
+    subjects = sorted(set(table["subject"]))
+    if len(np.unique(x)) < 2 or len(subjects) < 2:
+        return pd.DataFrame(columns=columns)
+    grid = np.array([per_model[m].reindex(subjects).to_numpy() for m in per_model])  # models x subjects
+    residual = grid - grid.mean(axis=1, keepdims=True) - grid.mean(axis=0, keepdims=True) + grid.mean()
+    spread = float(np.sqrt((residual**2).sum() / ((len(x) - 1) * (len(subjects) - 1))))
+    weights = (x - x.mean()) / ((x - x.mean()) ** 2).sum()  # a least-squares slope is weights @ scores
+    if planted is None:
+        planted = np.linspace(0.0, 5.0, 11) * spread * np.sqrt((weights**2).sum() / len(subjects))
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((n_sim, len(x), len(subjects))) * spread
+    draws = rng.integers(0, len(subjects), size=(n_boot, len(subjects)))
+    rows = []
+    for slope in np.asarray(planted, dtype=np.float64):
+        own = slope + np.einsum("m,nms->ns", weights, noise)  # each experiment's subjects' own slopes
+        low, high = np.percentile(own[:, draws].mean(axis=2), [2.5, 97.5], axis=1)
+        hit = (low > 0) if slope > 0 else (high < 0) if slope < 0 else (low > 0) | (high < 0)
+        rows.append({"planted": float(slope), "detected": float(hit.mean()), "n_subjects": len(subjects),
+                     "spread": spread})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def detectable_slope(power: pd.DataFrame, share: float = POWER) -> float:
+    """The smallest planted slope that :func:`slope_power` detects in ``share`` of its experiments, interpolated
+    between the planted slopes on either side; NaN where none is detected that often."""
+    rows = power[power["planted"] > 0].sort_values("planted")
+    above = np.flatnonzero(rows["detected"].to_numpy() >= share)
+    if not len(above):
+        return float("nan")
+    i = above[0]
+    if i == 0:
+        return float(rows["planted"].iloc[0])
+    (x0, x1), (y0, y1) = rows["planted"].iloc[i - 1:i + 1], rows["detected"].iloc[i - 1:i + 1]
+    return float(x0 + (share - y0) * (x1 - x0) / (y1 - y0))
+
+
 def twin_differences(table: pd.DataFrame) -> pd.DataFrame:
     """Per trained model and layer: its score minus its random-weight twin's (``random:<model>``), with a 95 % interval.
 

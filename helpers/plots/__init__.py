@@ -12,7 +12,7 @@ drawn that the book also reports comes from :mod:`helpers.align.statistics`
     how alike neighbouring words' vectors, and a model's layers, are;
 ``scores``
     scores by layer, precision@k, RSA by layer, the smoothing delay, scaling
-    with size, slopes within a family (ladders), relative depth, trained minus
+    with size, slopes within a family (ladders) and how small a slope they detect, relative depth, trained minus
     random-weight twin;
 ``controls``
     the controls matrix and the recovery of a planted layer (chapter 9);
@@ -30,7 +30,8 @@ import matplotlib.pyplot as plt
 from .controls import SPLIT_NAMES, controls_matrix, recovery
 from .recordings import (glass_brain, glass_brain_regions, kernel_comparison, smoothing_kernel, timecourses, timeline,
                          window_lag_figure)
-from .scores import delay_curve, depth, ladder_slopes, layer_scores, precision_at_k, rsa_layers, scaling, twin_difference_bars
+from .scores import (delay_curve, depth, ladder_slopes, layer_scores, precision_at_k, rsa_layers, scaling, slope_power,
+                     twin_difference_bars)
 from .style import HOUSE, measure_panels, simulated_tag
 from .vectors import layer_similarity, neighbour_similarity
 
@@ -39,7 +40,8 @@ plt.rcParams.update(HOUSE)  # the book's house style: text sizes for its column
 __all__ = [
     "SPLIT_NAMES", "controls_matrix", "recovery",
     "glass_brain", "glass_brain_regions", "kernel_comparison", "smoothing_kernel", "timecourses", "timeline",
-    "delay_curve", "depth", "layer_scores", "precision_at_k", "rsa_layers", "scaling", "twin_difference_bars",
+    "delay_curve", "depth", "ladder_slopes", "layer_scores", "precision_at_k", "rsa_layers", "scaling", "slope_power",
+    "twin_difference_bars",
     "measure_panels", "simulated_tag",
     "layer_similarity", "neighbour_similarity",
 ]

@@ -8,10 +8,11 @@ the numbers drawn come from :mod:`helpers.align.statistics`.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from ..align.statistics import layer_summary, model_scores, summarise
+from ..align.statistics import POWER, detectable_slope, layer_summary, model_scores, summarise
 from ..run.findings import LADDER_SPLITS
 from .style import COLUMN_IN, legend_below, legible, log_axis, measure_panels, panel_grid, simulated_tag
 
@@ -241,4 +242,33 @@ def ladder_slopes(table: pd.DataFrame, title: str = "", simulated: bool = False)
                            label="each model's own width" if w == widths[0] else f"every model cut to {w.removeprefix('all ')} dims")
                 for w in widths]
     legend_below(fig, axes, title + simulated_tag(simulated), handles=handles)
+    return fig
+
+
+@legible
+def slope_power(table: pd.DataFrame, title: str = "", simulated: bool = False) -> plt.Figure:
+    """How often a planted slope is detected against its size, one line per ladder
+    (:func:`helpers.run.tables.ladder_power`): the dashed line is the share that makes a slope detectable
+    (:data:`~helpers.align.statistics.POWER`), a diamond each ladder's smallest detectable slope; a cross at 0 is
+    the share of experiments without a slope whose interval excludes zero on either side (false positives), the
+    dotted line the 5 % that a faithful 95 % interval allows."""
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.0))
+    handles = []
+    for i, (ladder, rows) in enumerate(table.groupby("ladder", sort=False)):
+        planted = rows[rows["planted"] > 0]
+        handles += ax.plot(planted["planted"], planted["detected"], "o-", color=f"C{i}", ms=4,
+                           label=f"{ladder} ({rows['n_subjects'].iloc[0]} subjects)")
+        none = rows[rows["planted"] == 0]
+        ax.plot(none["planted"], none["detected"], "X", color=f"C{i}", ms=8)
+        smallest = detectable_slope(rows)
+        if np.isfinite(smallest):
+            ax.plot(smallest, POWER, "D", color=f"C{i}", ms=7)
+    handles += [ax.axhline(POWER, color="k", ls="--", lw=1, label=f"detected {POWER * 100:.0f} % of the time"),
+                ax.axhline(0.05, color="0.4", ls=":", lw=1, label="5 %: a faithful 95 % interval at no slope"),
+                plt.Line2D([], [], marker="X", ls="", color="0.3", ms=8, label="no slope planted (false positives)"),
+                plt.Line2D([], [], marker="D", ls="", color="0.3", ms=7, label="smallest detectable slope")]
+    ax.set_xlabel("planted slope of the score per tenfold parameters")
+    ax.set_ylabel("share of experiments\nwhose interval excludes 0")
+    ax.set_ylim(0, 1.02)
+    legend_below(fig, [ax], title + simulated_tag(simulated), handles=handles)
     return fig

@@ -19,6 +19,7 @@ import html
 import numpy as np
 import pandas as pd
 
+from ..align.statistics import POWER, detectable_slope
 from ..lm.models import RANDOM_PREFIX
 
 
@@ -236,6 +237,27 @@ def ladders(table: pd.DataFrame) -> list[str]:
         elif _sign(own) != 0 and _sign(cut) == 0:
             out.append(f"Cut to one width, the {kind} {family} slope ({where}) can no longer be "
                        "told from zero: the trend comes with the models' width.")
+    return out
+
+
+def power(table: pd.DataFrame) -> list[str]:
+    """Chapter 7: for each ladder, the smallest planted slope its design detects in most experiments, and how often
+    the slope's interval excludes zero when no slope is planted (``table``: :func:`helpers.run.tables.ladder_power`)."""
+    out = []
+    for ladder, rows in table.groupby("ladder", sort=False):
+        smallest, n = detectable_slope(rows), int(rows["n_subjects"].iloc[0])
+        false = rows.loc[rows["planted"] == 0, "detected"].iloc[0]
+        found = (f"a slope of {smallest:.3f} per tenfold parameters is found in {POWER * 100:.0f} % of experiments"
+                 if np.isfinite(smallest) else f"no planted slope up to {rows['planted'].max():.3f} is found in "
+                 f"{POWER * 100:.0f} % of experiments")
+        text = (f"{rows['measure'].iloc[0]}, {ladder}, with {n} subjects and the spread of their scores at the last "
+                f"layers: {found}; a smaller true slope would mostly go unseen. With no slope planted, the 95 % "
+                f"interval excludes zero in {false * 100:.0f} % of experiments")
+        if false > 0.1:
+            text += (f", not 5 %: resampling {n} subjects cannot show how much the slope varies from one group of "
+                     "people to the next, so the intervals of this chapter are too narrow, and a slope whose interval "
+                     "only just excludes zero is weaker evidence than it looks")
+        out.append(text + ".")
     return out
 
 

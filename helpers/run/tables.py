@@ -162,6 +162,34 @@ def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = Tr
     return pd.concat(parts, ignore_index=True)[LADDER_COLUMNS]
 
 
+def ladder_scores(cfg: Scenario, measure: str | None = None, every_layer: bool = False,
+                  progress: bool = True) -> dict[str, pd.DataFrame]:
+    """The headline rows of ``measure`` (default :func:`decoder`) for the models of :func:`ladder_models`, under the
+    scenario's own protocol, split, width and signal, one table per ladder labelled "trained <family>" or
+    "untrained <family>": at each model's last layer, or at ``every_layer``. Empty without ladders."""
+    models = ladder_models(cfg)
+    if not models:
+        return {}
+    name = measure or decoder(cfg)
+    layers = None if every_layer else {m: [lm_features(cfg, m).n_states - 1] for m in models}
+    table = cells.table(dataclasses.replace(cfg, models=models, focus_model="", focus_layer=None), name, layers=layers,
+                        progress=progress)
+    table = table[MS.get(name).headline(table).to_numpy()]
+    return {f"{'trained' if trained else 'untrained'} {family}": rows.reset_index(drop=True)
+            for (family, trained), rows in table.groupby(["family", "trained"], sort=False)}
+
+
+def ladder_power(cfg: Scenario, measure: str | None = None) -> pd.DataFrame:
+    """For each ladder (:func:`ladder_scores`, last layers), how often a planted slope of known size is detected
+    with the ladder's sizes, the scenario's subjects and the spread of their scores
+    (:func:`helpers.align.statistics.slope_power`), with the columns ``ladder`` and ``measure``."""
+    label = MS.get(measure or decoder(cfg)).summary
+    parts = [statistics.slope_power(rows).assign(ladder=ladder, measure=label)
+             for ladder, rows in ladder_scores(cfg, measure, progress=False).items()]
+    columns = ["ladder", "measure", "planted", "detected", "n_subjects", "spread"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
 def at_layer(cfg: Scenario, model: str, layer: int, measure: str | None = None) -> pd.DataFrame:
     """One model layer scored by ``measure`` (default :func:`decoder`) for every subject: the cells' rows."""
     return cells.table(cfg, measure or decoder(cfg), models=[model], layers={model: [layer]}, progress=False)
