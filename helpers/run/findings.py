@@ -270,6 +270,38 @@ def depths(best: pd.DataFrame) -> list[str]:
     return out
 
 
+def ladder_depths(layers: pd.DataFrame, what: str = "") -> list[str]:
+    """Chapter 8: along each ladder (``layers``: :func:`helpers.align.statistics.scored_layers` of
+    :func:`helpers.run.tables.ladder_scores` at every layer, a ladder per ``measure``), where each size's best layer
+    sits and whether it moves with size; that no trained ladder is scored, where none is."""
+    if layers.empty:
+        return []
+    out, layers = [], layers.reset_index(drop=True)
+    best = layers.loc[layers.groupby(["measure", "model"])["mean"].idxmax()]
+    for ladder, rows in best.groupby("measure", sort=False):
+        rows = rows.sort_values("n_params_m")
+        where = ", ".join(f"{d:.2f} ({m:g} M)" for d, m in zip(rows["relative_depth"], rows["n_params_m"]))
+        steps = np.diff(rows["relative_depth"].to_numpy())
+        larger = "every larger model" if len(rows) > 2 else "the larger model"
+        order = (f"deeper in {larger}" if (steps > 0).all() else f"shallower in {larger}" if (steps < 0).all()
+                 else "at the same depth" if (steps == 0).all() else "in no order of size")
+        # a best layer whose interval holds every other layer's mean is not told apart from them
+        others = layers[layers["measure"] == ladder].merge(rows[["model", "layer", "mean", "ci95"]], on="model",
+                                                            suffixes=("", "_best"))
+        others = others[others["layer"] != others["layer_best"]]
+        unclear = (others["mean"] >= others["mean_best"] - others["ci95_best"]).groupby(others["model"]).all()
+        text = (f"{what + ', ' if what else ''}{ladder} ({len(rows)} sizes): the best layers sit at relative depths "
+                f"{where}, {order}.")
+        if unclear.any():
+            text += (f" In {int(unclear.sum())} of {len(rows)} sizes every other layer's mean lies within the best "
+                     "layer's 95 % interval, so there the best layer is not told apart from the rest.")
+        out.append(text)
+    if not layers["trained"].any():
+        out.append("Every ladder here is untrained, so what training adds at each depth along a ladder is not "
+                   "measured (chapter 7 says which trained ladders were looked for).")
+    return out
+
+
 def training(differences: dict[str, pd.DataFrame]) -> list[str]:
     """Chapter 8: at how many layers training raises or lowers each measure (trained minus untrained twin)."""
     out = []
