@@ -177,18 +177,22 @@ def test_power_reads_the_smallest_detectable_slope_and_warns_of_false_positives(
 
 def test_ladder_depths_say_where_each_size_peaks_and_when_the_peak_is_a_guess():
     def model(name, size, means, ci95):
-        return pd.DataFrame({"measure": "untrained BERT", "model": name, "n_params_m": size, "trained": False,
+        return pd.DataFrame({"measure": "P@10, untrained BERT", "model": name, "n_params_m": size, "trained": False,
                              "layer": range(len(means)), "mean": means, "ci95": ci95,
                              "relative_depth": np.arange(len(means)) / (len(means) - 1)})
 
     table = pd.concat([model("random:a", 4.0, [0.10, 0.20, 0.05], 0.01),  # peaks at 0.5, clearly
                        model("random:b", 11.0, [0.10, 0.11, 0.12, 0.30, 0.10], 0.01),  # peaks at 0.75, clearly
                        model("random:c", 29.0, [0.10, 0.10, 0.11], 0.05)])  # peaks at 1.0, within noise
-    said = F.ladder_depths(table, "P@10")
+    said = F.ladder_depths(table)
     assert said[0] == ("P@10, untrained BERT (3 sizes): the best layers sit at relative depths 0.50 (4 M), 0.75 (11 M), "
                        "1.00 (29 M), deeper in every larger model. In 1 of 3 sizes every other layer's mean lies within "
                        "the best layer's 95 % interval, so there the best layer is not told apart from the rest.")
     assert said[1].startswith("Every ladder here is untrained")
     shallower = F.ladder_depths(table.assign(relative_depth=1 - table["relative_depth"]).assign(trained=True))
     assert shallower == [shallower[0]] and "shallower in every larger model." in shallower[0]
+    flat = table.assign(relative_depth=[0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0])  # 1.0, 1.0, 1.0
+    assert "at the same relative depth at every size." in F.ladder_depths(flat)[0]
+    rising = table.assign(relative_depth=[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0])  # 0.0, 0.5, 0.0
+    assert "in no order of size." in F.ladder_depths(rising)[0]
     assert F.ladder_depths(table.iloc[:0]) == []

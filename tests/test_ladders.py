@@ -76,8 +76,14 @@ def test_pure_noise_makes_a_slope_under_the_published_protocol_and_hardly_one_un
     own_cells = cells.table(dataclasses.replace(cfg, models=models, focus_model="", focus_layer=None), "procrustes",
                             progress=False, layers={m: [pipeline.lm_features(cfg, m).n_states - 1] for m in models})
     assert len(ladder["untrained BERT"]) == len(own_cells.query("metric == 'P@10' and retrieval == 'csls'"))
+    states = sum(pipeline.lm_features(cfg, m).n_states for m in models)
     every_layer = tables.ladder_scores(cfg, every_layer=True, progress=False)["untrained BERT"]
-    assert every_layer.groupby("model")["layer"].nunique().sum() == sum(pipeline.lm_features(cfg, m).n_states for m in models)
+    assert every_layer.groupby("model")["layer"].nunique().sum() == states
+    depths = tables.ladder_depths(cfg)  # chapter 8: the measures that fit no map, every layer
+    assert list(depths) == ["RSA (rho), untrained BERT", "linear CKA, untrained BERT"]
+    assert all(len(rows) == states * 2 for rows in depths.values())  # one row per layer and subject
+    rsa = cells.table(dataclasses.replace(cfg, models=models, focus_model="", focus_layer=None), "rsa", progress=False)
+    np.testing.assert_allclose(depths["RSA (rho), untrained BERT"]["value"], rsa["value"])
     power = tables.ladder_power(cfg)
     expected = statistics.slope_power(ladder["untrained BERT"])
     np.testing.assert_allclose(power[["planted", "detected"]].to_numpy(), expected[["planted", "detected"]].to_numpy())

@@ -270,9 +270,9 @@ def depths(best: pd.DataFrame) -> list[str]:
     return out
 
 
-def ladder_depths(layers: pd.DataFrame, what: str = "") -> list[str]:
+def ladder_depths(layers: pd.DataFrame) -> list[str]:
     """Chapter 8: along each ladder (``layers``: :func:`helpers.align.statistics.scored_layers` of
-    :func:`helpers.run.tables.ladder_scores` at every layer, a ladder per ``measure``), where each size's best layer
+    :func:`helpers.run.tables.ladder_depths`, a measure and ladder per ``measure``), where each size's best layer
     sits and whether it moves with size; that no trained ladder is scored, where none is."""
     if layers.empty:
         return []
@@ -284,13 +284,15 @@ def ladder_depths(layers: pd.DataFrame, what: str = "") -> list[str]:
         steps = np.diff(rows["relative_depth"].to_numpy())
         larger = "every larger model" if len(rows) > 2 else "the larger model"
         order = (f"deeper in {larger}" if (steps > 0).all() else f"shallower in {larger}" if (steps < 0).all()
-                 else "at the same depth" if (steps == 0).all() else "in no order of size")
+                 else "at the same relative depth at every size" if (steps == 0).all()
+                 else "never shallower in a larger model" if (steps >= 0).all()
+                 else "never deeper in a larger model" if (steps <= 0).all() else "in no order of size")
         # a best layer whose interval holds every other layer's mean is not told apart from them
         others = layers[layers["measure"] == ladder].merge(rows[["model", "layer", "mean", "ci95"]], on="model",
                                                             suffixes=("", "_best"))
         others = others[others["layer"] != others["layer_best"]]
         unclear = (others["mean"] >= others["mean_best"] - others["ci95_best"]).groupby(others["model"]).all()
-        text = (f"{what + ', ' if what else ''}{ladder} ({len(rows)} sizes): the best layers sit at relative depths "
+        text = (f"{ladder} ({len(rows)} sizes): the best layers sit at relative depths "
                 f"{where}, {order}.")
         if unclear.any():
             text += (f" In {int(unclear.sum())} of {len(rows)} sizes every other layer's mean lies within the best "

@@ -184,6 +184,16 @@ def ladder_scores(cfg: Scenario, measure: str | None = None, every_layer: bool =
             for (family, trained), rows in table.groupby(["family", "trained"], sort=False)}
 
 
+def ladder_depths(cfg: Scenario) -> dict[str, pd.DataFrame]:
+    """Every layer of every ladder model (:func:`ladder_scores`) scored by each measure of ``grid_methods`` that fits
+    no map, labelled "<measure's summary>, <ladder>": where along a ladder the best layer sits, by measures through
+    which no test word's temporal neighbours can leak into a fitted map (chapter 7 finds that leak growing with
+    size). Empty without ladders or without such a measure."""
+    unfitted = [name for name in cfg.grid_methods if not MS.get(name).fits_map]
+    return {f"{MS.get(name).summary}, {ladder}": rows for name in unfitted
+            for ladder, rows in ladder_scores(cfg, name, every_layer=True, progress=False).items()}
+
+
 def ladder_power(cfg: Scenario, measure: str | None = None) -> pd.DataFrame:
     """For each ladder (:func:`ladder_scores`, last layers), how often a planted slope of known size is detected
     with the ladder's sizes, the scenario's subjects and the spread of their scores
