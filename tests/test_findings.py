@@ -171,7 +171,7 @@ def test_power_reads_the_smallest_detectable_slope_and_warns_of_false_positives(
     assert "a slope of 0.027 per tenfold parameters is found in 80 % of experiments" in bert
     assert "excludes zero in 5 % of experiments." in bert and "too narrow" not in bert
     assert "no planted slope up to 0.030 is found in 80 % of experiments" in pythia
-    assert "excludes zero in 20 % of experiments, not 5 %: resampling 4 subjects" in pythia
+    assert "excludes zero in 20 % of experiments, not 5 %: for scores like these, with 4 subjects" in pythia
     assert F.power(table.iloc[:0]) == []
 
 

@@ -126,11 +126,11 @@ def test_chosen_layer_intervals_choose_the_layer_again_in_every_resample():
     draws = np.random.default_rng(3).integers(0, 4, size=(400, 4))
     best = [max(values[:, d].mean(axis=1)) for d in draws]  # by hand: the best layer's mean in each resample
     chosen = [int(np.argmax(values[:, d].mean(axis=1))) for d in draws]
-    assert out["ci_low"] == pytest.approx(np.percentile(best, 2.5))
-    assert out["ci_high"] == pytest.approx(np.percentile(best, 97.5))
+    half = stats.t.ppf(0.975, 3) * np.std(best, ddof=1) * np.sqrt(4 / 3)
+    assert out["ci_low"] == pytest.approx(0.3 - half) and out["ci_high"] == pytest.approx(0.3 + half)
     assert out["same_choice"] == pytest.approx(np.mean(np.array(chosen) == 0))
-    # never below the steady layer's 0.3: choosing again keeps every resample's best, unlike a fixed layer 0
-    assert out["ci_low"] >= 0.3 - 1e-12
+    # choosing again keeps every resample's best: steadier than layer 0 held fixed, which subject 0 alone lifts
+    assert np.std(best) < np.std([values[0, d].mean() for d in draws])
     one = statistics.chosen_layer_intervals(subject_table(values[:, :1])).iloc[0]
     assert one["layer"] == 0 and np.isnan(one["ci_low"]) and np.isnan(one["same_choice"])
 
@@ -201,9 +201,24 @@ def test_slope_power_matches_theory_with_many_subjects_and_is_optimistic_with_fo
     # a slope of 3 standard errors: found when its estimate exceeds 1.96 of them, P(z > -1.04) = 0.85
     assert detected[3.0] == pytest.approx(stats.norm.cdf(3 - stats.norm.ppf(0.975)), abs=0.04)
     assert statistics.detectable_slope(power) / standard_error == pytest.approx(2.8, abs=0.2)  # 1.96 + 0.84
-    # four subjects: a percentile bootstrap over four draws is too narrow, and finds a slope where none is
+    # four subjects: the interval keeps its level (a t interval), where the resamples' middle 95 % would not
     four = statistics.slope_power(ladder_grid(rng.standard_normal((4, 4)) * 0.01, sizes), n_sim=2000, n_boot=400)
-    assert four["detected"].iloc[0] > 0.12
+    assert four["detected"].iloc[0] == pytest.approx(0.05, abs=0.025)
+
+
+def test_over_subjects_is_the_t_interval_of_a_mean_and_keeps_its_level_with_four_subjects():
+    rng = np.random.default_rng(2)
+    values = rng.standard_normal((2000, 4))  # 2000 experiments of four subjects, no effect
+    resampled = values[:, rng.integers(0, 4, size=(1000, 4))].mean(axis=2)
+    low, high = statistics.over_subjects(values.mean(axis=1), resampled, 4)
+    t_half = stats.t.ppf(0.975, 3) * values.std(axis=1, ddof=1) / np.sqrt(4)
+    np.testing.assert_allclose(high - values.mean(axis=1), t_half, rtol=0.15)  # up to the resamples' luck
+    assert np.mean((low > 0) | (high < 0)) == pytest.approx(0.05, abs=0.015)
+    # the middle 95 % of the resamples: about half as wide, and a false positive one time in five
+    middle_low, middle_high = np.percentile(resampled, [2.5, 97.5], axis=1)
+    assert np.median((middle_high - middle_low) / (high - low)) == pytest.approx(0.5, abs=0.1)
+    assert np.mean((middle_low > 0) | (middle_high < 0)) > 0.15
+    assert np.isnan(statistics.over_subjects(0.3, np.array([0.3]), 1)).all()
 
 
 def test_detectable_slope_interpolates_and_says_when_nothing_is_found():

@@ -254,9 +254,8 @@ def power(table: pd.DataFrame) -> list[str]:
                 f"layers: {found}; a smaller true slope would mostly go unseen. With no slope planted, the 95 % "
                 f"interval excludes zero in {false * 100:.0f} % of experiments")
         if false > 0.1:
-            text += (f", not 5 %: resampling {n} subjects cannot show how much the slope varies from one group of "
-                     "people to the next, so the intervals of this chapter are too narrow, and a slope whose interval "
-                     "only just excludes zero is weaker evidence than it looks")
+            text += (f", not 5 %: for scores like these, with {n} subjects, the intervals of this chapter are too "
+                     "narrow, and a slope whose interval only just excludes zero is weaker evidence than it looks")
         out.append(text + ".")
     return out
 
