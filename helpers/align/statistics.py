@@ -271,7 +271,7 @@ def slope_power(table: pd.DataFrame, planted: np.ndarray | None = None, n_sim: i
     last-layer mean minus its model's and its subject's means): a slope over the same subjects sees only that
     part, as a subject's own level shifts every model alike. Each experiment's interval resamples subjects as
     :func:`scaling_slope` does; at the last layer a resampled slope is the mean of the resampled subjects' own
-    slopes, which is how it is computed here. ``planted``: slopes per tenfold parameters (default: 0 to 5
+    slopes, which is how it is computed here. ``planted``: slopes per tenfold parameters (default: 0 to 6
     standard errors of the slope). One row per planted slope: ``planted``, ``detected`` (the share of
     experiments whose interval excludes zero on the planted side; at 0, on either side: the rate of false
     positives), ``n_subjects``, ``spread`` (the residuals' standard deviation). Empty with fewer than two
@@ -289,7 +289,7 @@ def slope_power(table: pd.DataFrame, planted: np.ndarray | None = None, n_sim: i
     spread = float(np.sqrt((residual**2).sum() / ((len(x) - 1) * (len(subjects) - 1))))
     weights = (x - x.mean()) / ((x - x.mean()) ** 2).sum()  # a least-squares slope is weights @ scores
     if planted is None:
-        planted = np.linspace(0.0, 5.0, 11) * spread * np.sqrt((weights**2).sum() / len(subjects))
+        planted = np.linspace(0.0, 6.0, 13) * spread * np.sqrt((weights**2).sum() / len(subjects))
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((n_sim, len(x), len(subjects))) * spread
     draws = rng.integers(0, len(subjects), size=(n_boot, len(subjects)))
