@@ -261,7 +261,7 @@ def _slope(table: pd.DataFrame, at: str, n_boot: int, seed: int) -> dict:
 POWER = 0.8  # the share of experiments that should detect a planted slope for it to count as detectable
 
 
-def slope_power(table: pd.DataFrame, planted: np.ndarray | None = None, n_sim: int = 400, n_boot: int = 1000,
+def slope_power(table: pd.DataFrame, planted: np.ndarray | None = None, n_sim: int = 1000, n_boot: int = 1000,
                 seed: int = 0) -> pd.DataFrame:
     """How often :func:`scaling_slope`'s interval, at each model's last layer, excludes zero when a slope of known
     size is planted: a simulation at the level of the scores, with the table's models, sizes and subjects.

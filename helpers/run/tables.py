@@ -98,11 +98,6 @@ def decoder(cfg: Scenario) -> str:
     return fitted[0]
 
 
-def decoder_label(cfg: Scenario) -> str:
-    """The summary label of :func:`decoder` (e.g. "Procrustes P@10 (CSLS)"), as tables and figures name it."""
-    return MS.get(decoder(cfg)).summary
-
-
 def ladder_models(cfg: Scenario) -> tuple[str, ...]:
     """The models of the scenario's ``models`` and ``ladders`` that stand on a ladder: one family scored at two
     or more sizes, its trained models and its untrained ones (``random:``) counted apart."""
@@ -198,7 +193,7 @@ def ladder_power(cfg: Scenario, measure: str | None = None) -> pd.DataFrame:
     """For each ladder (:func:`ladder_scores`, last layers), how often a planted slope of known size is detected
     with the ladder's sizes, the scenario's subjects and the spread of their scores
     (:func:`helpers.align.statistics.slope_power`), with the columns ``ladder`` and ``measure``."""
-    label = MS.get(measure).summary if measure else decoder_label(cfg)
+    label = MS.get(measure or decoder(cfg)).summary
     parts = [statistics.slope_power(rows).assign(ladder=ladder, measure=label)
              for ladder, rows in ladder_scores(cfg, measure, progress=False).items()]
     columns = ["ladder", "measure", "planted", "detected", "n_subjects", "spread"]
