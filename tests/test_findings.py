@@ -73,6 +73,9 @@ def test_slopes_say_whether_their_interval_excludes_zero():
         "P (last layer): across 3 trained models the score shows no trend its interval can tell from none (slope +0.010 "
         "per tenfold parameters, 95 % interval -0.020 to +0.030).",
         "R (best layer): fewer than two trained sizes, no slope."]
+    # an end that rounds to zero is written 0.000, not -0.000
+    near = table.iloc[:1].assign(ci_low=-0.0004)
+    assert "(slope +0.050 per tenfold parameters, 95 % interval 0.000 to +0.090)" in F.slopes(near)[0]
 
 
 def test_training_differences_count_layers_above_and_below_zero():
@@ -132,7 +135,7 @@ def test_ladders_say_when_noise_or_width_make_the_slope():
     said = F.ladders(ladder_rows())
     assert said[0] == ("P@10, untrained BERT (4 sizes, 4.4 to 41.7 M parameters), published protocol, shuffled split "
                        "over types: slope +0.020 (95 % interval +0.010 to +0.030) per tenfold parameters with each "
-                       "model's own width, +0.000 (95 % interval -0.010 to +0.010) with every model cut to 128 "
+                       "model's own width, 0.000 (95 % interval -0.010 to +0.010) with every model cut to 128 "
                        "dimensions, and +0.015 (95 % interval +0.005 to +0.025) on pure noise.")
     assert said[1] == ("Pure noise shows a slope of the same sign (untrained BERT, published protocol, shuffled split "
                        "over types): that trend is not evidence that a bigger model aligns better; above its "

@@ -160,8 +160,13 @@ def penalties(chosen: pd.Series, offered) -> list[str]:
     return out
 
 
+def _signed(x: float) -> str:
+    """A slope or an interval's end to three decimals with its sign, and 0.000 where it rounds to zero (not -0.000)."""
+    return "0.000" if abs(x) < 0.0005 else f"{x:+.3f}"
+
+
 def _slope(row) -> str:
-    return f"{row['slope']:+.3f} (95 % interval {row['ci_low']:+.3f} to {row['ci_high']:+.3f})"
+    return f"{_signed(row['slope'])} (95 % interval {_signed(row['ci_low'])} to {_signed(row['ci_high'])})"
 
 
 def _sign(row) -> int:
@@ -184,8 +189,8 @@ def slopes(table: pd.DataFrame) -> list[str]:
         sign = {1: "rises", -1: "falls", 0: None}[_sign(row)]
         text = (f"{sign} with size" if sign else "shows no trend its interval can tell from none")
         out.append(f"{measure} ({at} layer): across {int(row['n_models'])} trained models the score {text} "
-                   f"(slope {row['slope']:+.3f} per tenfold parameters, 95 % interval {row['ci_low']:+.3f} to "
-                   f"{row['ci_high']:+.3f}).")
+                   f"(slope {_signed(row['slope'])} per tenfold parameters, 95 % interval {_signed(row['ci_low'])} to "
+                   f"{_signed(row['ci_high'])}).")
     return out
 
 
