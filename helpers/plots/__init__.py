@@ -12,8 +12,8 @@ drawn that the book also reports comes from :mod:`helpers.align.statistics`
     how alike neighbouring words' vectors, and a model's layers, are;
 ``scores``
     scores by layer, precision@k, RSA by layer, the smoothing delay, scaling
-    with size, slopes within a family (ladders) and how small a slope they detect, relative depth, trained minus
-    random-weight twin;
+    with size, slopes within a family (ladders) and how small a slope they
+    detect, relative depth, trained minus random-weight twin;
 ``controls``
     the controls matrix and the recovery of a planted layer (chapter 9);
 ``style``

@@ -19,7 +19,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..align.statistics import POWER, detectable_slope
+from ..align.statistics import POWER, detectable_slope, model_scores
 from ..lm.models import RANDOM_PREFIX
 
 
@@ -281,7 +281,7 @@ def ladder_depths(layers: pd.DataFrame) -> list[str]:
     if layers.empty:
         return []
     out, layers = [], layers.reset_index(drop=True)
-    best = layers.loc[layers.groupby(["measure", "model"])["mean"].idxmax()]
+    best = model_scores(layers, "best")
     for ladder, rows in best.groupby("measure", sort=False):
         rows = rows.sort_values("n_params_m")
         where = ", ".join(f"{d:.2f} ({m:g} M)" for d, m in zip(rows["relative_depth"], rows["n_params_m"]))

@@ -109,6 +109,11 @@ def ladder_models(cfg: Scenario) -> tuple[str, ...]:
     return tuple(m for sizes in ladders.values() if len(set(sizes.values())) > 1 for m in sizes)
 
 
+def last_layers(cfg: Scenario, models) -> dict[str, list[int]]:
+    """Each model's last layer, in the form :func:`helpers.run.cells.table` takes (``model -> [layer]``)."""
+    return {m: [lm_features(cfg, m).n_states - 1] for m in models}
+
+
 # Each ladder's conditions: (protocol, split). The shuffled split over types is the paper's; the blocked split keeps
 # every test word's temporal neighbours out of training (on a measure that fits a map).
 LADDER_CONDITIONS = (("published", "types"), ("careful", "types"), ("careful", "blocks"))
@@ -143,7 +148,7 @@ def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = Tr
     narrowest = min(lm_features(cfg, m).vectors.shape[2] for m in models)
     signals = {"scenario": {}, "noise": {"snr": 0.0}} if planted(cfg) else {"scenario": {}}
     widths = {"own": {}, f"all {narrowest}": {"brain_dims": narrowest}}
-    layers = {m: [lm_features(cfg, m).n_states - 1] for m in models} if cfg.ladder_layers == "last" else None
+    layers = last_layers(cfg, models) if cfg.ladder_layers == "last" else None
     conditions = [c for c in LADDER_CONDITIONS if MS.get(name).fits_map or c[1] == "types"]
     todo = [(p, split, s, w) for p, split in conditions for s in signals for w in widths]
     parts = []
@@ -171,7 +176,7 @@ def ladder_scores(cfg: Scenario, measure: str | None = None, every_layer: bool =
     if not models:
         return {}
     name = measure or decoder(cfg)
-    layers = None if every_layer else {m: [lm_features(cfg, m).n_states - 1] for m in models}
+    layers = None if every_layer else last_layers(cfg, models)
     table = cells.table(dataclasses.replace(cfg, models=models, focus_model="", focus_layer=None), name, layers=layers,
                         progress=progress)
     table = table[MS.get(name).headline(table).to_numpy()]
