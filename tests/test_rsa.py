@@ -100,6 +100,20 @@ def test_fast_null_equals_a_slow_reference(ties, squares_at_once, monkeypatch):
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-10)
 
 
+def test_the_null_moves_single_precision_only_where_that_is_exact():
+    n, rng = 30, np.random.default_rng(6)
+    a_ranks = np.stack([rsa._centred_ranks(rng.standard_normal(n * (n - 1) // 2), "a") for _ in range(3)])
+    ranks = rsa._square(rsa._centred_ranks(rng.standard_normal(n * (n - 1) // 2), "b"), n)  # halves: exact in float32
+
+    def reference(b_square):
+        order = np.random.default_rng(2)
+        upper = np.triu_indices(n, k=1)
+        return np.stack([b_square[np.ix_(p, p)][upper] for p in (order.permutation(n) for _ in range(7))]) @ a_ranks.T
+
+    for b_square in (ranks, ranks / 3):  # thirds are not exact in float32: the null must keep double precision
+        np.testing.assert_array_equal(mantel._null_dots(a_ranks, b_square, 7, 2), reference(b_square))
+
+
 def test_rdm_errors():
     x = space(n=10, dim=5)
     with pytest.raises(ValueError, match="must be 2-D"):

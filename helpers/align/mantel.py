@@ -41,13 +41,20 @@ def _null_dots(a_ranks: np.ndarray, b_square: np.ndarray, n_permutations: int, s
     Permutation ``k`` is the ``k``-th ``rng.permutation(n)`` of one
     ``rng = np.random.default_rng(seed)``. Each permuted square ``b[p][:, p]``
     is two gathers (rows, then columns within each row), and its upper
-    triangle a third; a batch of them (:data:`NULL_BATCH_BYTES`) meets every
-    ``a_m`` in one matrix product, not one dot product per permutation and
-    RDM (``benchmarks/rsa_null.py`` measures the two).
+    triangle is read through a boolean mask (one byte per entry, in order,
+    where a list of positions costs eight); a batch of them
+    (:data:`NULL_BATCH_BYTES`) meets every ``a_m`` in one matrix product, not
+    one dot product per permutation and RDM. Centred ranks are multiples of
+    one half, which single precision holds exactly up to 2**22 (RDMs of up to
+    about 5,800 items): there the gathers move single-precision values, half
+    the bytes, and the products are the same to the bit. ``benchmarks/rsa_null.py``
+    measures these choices.
     """
     rng = np.random.default_rng(seed)
     n, m = b_square.shape[0], a_ranks.shape[1]
-    upper = np.flatnonzero(np.triu(np.ones((n, n), dtype=bool), k=1))  # row by row, as a condensed RDM
+    narrow = b_square.astype(np.float32)
+    source = narrow if np.array_equal(narrow, b_square) else b_square
+    upper = np.triu(np.ones((n, n), dtype=bool), k=1)  # row by row, as a condensed RDM
     batch = int(np.clip(NULL_BATCH_BYTES // (8 * m), 1, n_permutations))
     permuted = np.empty((batch, m))
     dots = np.empty((n_permutations, len(a_ranks)))
@@ -55,7 +62,7 @@ def _null_dots(a_ranks: np.ndarray, b_square: np.ndarray, n_permutations: int, s
         size = min(batch, n_permutations - lo)
         for j in range(size):
             p = rng.permutation(n)
-            np.take(b_square.take(p, axis=0).take(p, axis=1), upper, out=permuted[j])
+            permuted[j] = source.take(p, axis=0).take(p, axis=1)[upper]
         dots[lo : lo + size] = permuted[:size] @ a_ranks.T
     return dots
 
