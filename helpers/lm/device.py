@@ -3,8 +3,34 @@
 from __future__ import annotations
 
 import os
+import sys
 
 DEVICE_VARIABLE = "HELPERS_DEVICE"
+DTYPES = ("float32", "bfloat16", "float16")
+# Device files through which torch reaches a GPU on Linux (NVIDIA, NVIDIA under WSL, AMD's ROCm): without any of them
+# torch.cuda.is_available() is False, and MPS exists only on macOS.
+ACCELERATOR_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/dxg", "/dev/kfd")
+
+
+def without_accelerator() -> bool:
+    """Whether this is a Linux machine with no GPU that torch could use (told from device files, without torch)."""
+    return sys.platform.startswith("linux") and not any(os.path.exists(path) for path in ACCELERATOR_FILES)
+
+
+def dtype_name(device: str | None = None, dtype: str | None = None) -> str:
+    """The name of the dtype :func:`choose_device` gives (``"float32"``, say), with the same arguments.
+
+    Where the answer is the CPU's (the device ``"cpu"``, or ``"auto"`` on a
+    machine :func:`without_accelerator`) torch is not imported: a cache key
+    that names the dtype, read by a chapter rebuilt from the cache, costs no
+    second or two of importing torch.
+    """
+    name = device or os.environ.get(DEVICE_VARIABLE) or "auto"
+    if name == "cpu" or (name == "auto" and without_accelerator()):
+        if dtype is not None and dtype not in DTYPES:
+            raise ValueError(f"dtype must be 'float32', 'bfloat16' or 'float16', got {dtype!r}.")
+        return dtype or "float32"
+    return str(choose_device(device, dtype)[1]).removeprefix("torch.")
 
 
 def choose_device(device: str | None = None, dtype: str | None = None):
@@ -37,7 +63,7 @@ def choose_device(device: str | None = None, dtype: str | None = None):
         if chosen.type == "cuda":
             return chosen, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return chosen, torch.float16 if chosen.type == "mps" else torch.float32
-    if dtype not in ("float32", "bfloat16", "float16"):
+    if dtype not in DTYPES:
         raise ValueError(f"dtype must be 'float32', 'bfloat16' or 'float16', got {dtype!r}.")
     return chosen, getattr(torch, dtype)
 

@@ -45,7 +45,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import gguf
-from .device import DEVICE_VARIABLE, choose_device, placement  # noqa: F401 (part of this module's interface)
+from .device import DEVICE_VARIABLE, choose_device, dtype_name, placement  # noqa: F401 (part of this module's interface)
 
 RANDOM_PREFIX = "random:"
 RANDOM_SEED = 0

@@ -188,8 +188,7 @@ def lm_dtype(cfg: Scenario, model: str) -> str:
     if wanted == "published":
         info = M.lookup(model.removeprefix(M.RANDOM_PREFIX))
         wanted = "float16" if info is not None and info.family == "OPT" else "float32"
-    _, dtype = M.choose_device(dtype=None if wanted == "auto" else wanted)
-    return str(dtype).removeprefix("torch.")
+    return M.dtype_name(dtype=None if wanted == "auto" else wanted)
 
 
 def features_key(cfg: Scenario, model: str) -> tuple[dict, M.Resolved | None]:
