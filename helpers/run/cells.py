@@ -32,7 +32,7 @@ from ..lm.vectors import type_means
 from . import steps
 from .cache import Memo, digest
 from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, cased_types, features_key, lm_features,
-                       occurrence_types, recording_key, recordings, smoothing_options, subjects, training_brain_vectors,
+                       n_states, occurrence_types, recording_key, recordings, smoothing_options, subjects, training_brain_vectors,
                        word_onsets, word_runs)
 from .scenario import Scenario, ScenarioError
 
@@ -64,7 +64,7 @@ def cells(cfg: Scenario, models=None, measures=None, layers: dict[str, list[int]
     names = subjects(cfg)
     out = []
     for model in models:
-        wanted = layers[model] if layers is not None else range(lm_features(cfg, model).n_states)
+        wanted = layers[model] if layers is not None else range(n_states(cfg, model))
         for measure in measures:
             for subject in names:
                 if measure.all_layers:

@@ -242,12 +242,26 @@ def _read_or_extract(cfg: Scenario, model: str, key: dict, resolved: M.Resolved)
     return ModelFeatures(resolved.name, resolved.source, storage.read_features(folder), key, storage.read_record(folder))
 
 
+def n_states(cfg: Scenario, model: str) -> int:
+    """How many hidden states ``model`` has (its embeddings and every block; a trivial feature has one).
+
+    Read from the features' extraction record when they are in memory or in
+    the cache, so a chapter that only counts layers (its cells cached) reads
+    no hidden states; otherwise the features are extracted now.
+    """
+    key, resolved = features_key(cfg, model)
+    if resolved is None or MEMORY.has("features", key):
+        return lm_features(cfg, model).n_states
+    return KEYS.get("n_states", key, lambda: int(storage.read_record(cache(cfg).entry("features", key))["n_states"])
+                    if cache(cfg).has("features", key) else lm_features(cfg, model).n_states)
+
+
 def focus(cfg: Scenario) -> tuple[str, int]:
     """The model and layer a chapter looks at closely: ``focus_model`` and ``focus_layer`` (default: its middle layer)."""
     model = cfg.value("focus_model")
     if cfg.focus_layer is not None:
         return model, cfg.focus_layer
-    return model, (lm_features(cfg, model).n_states - 1) // 2
+    return model, (n_states(cfg, model) - 1) // 2
 
 
 def smoothing_options(cfg: Scenario) -> dict:

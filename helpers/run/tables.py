@@ -26,7 +26,7 @@ from ..data.words import word_mask
 from ..lm import models as M
 from ..lm.vectors import type_means
 from . import cells, steps
-from .pipeline import (brain_vectors, cache, lm_features, occurrence_types, planted, recording_key, recordings,
+from .pipeline import (brain_vectors, cache, lm_features, n_states, occurrence_types, planted, recording_key, recordings,
                        smoothing_options)
 from .protocols import PROTOCOLS
 from .scenario import Scenario
@@ -84,7 +84,7 @@ def depth_layers(cfg: Scenario, depths: tuple[float, ...]) -> dict[str, list[int
         raise ValueError(f"depths must be relative depths between 0 and 1, got {depths}.")
     out = {}
     for model in cfg.models:
-        last = lm_features(cfg, model).n_states - 1
+        last = n_states(cfg, model) - 1
         out[model] = sorted({int(round(d * last)) for d in depths})
     return out
 
@@ -111,7 +111,7 @@ def ladder_models(cfg: Scenario) -> tuple[str, ...]:
 
 def last_layers(cfg: Scenario, models) -> dict[str, list[int]]:
     """Each model's last layer, in the form :func:`helpers.run.cells.table` takes (``model -> [layer]``)."""
-    return {m: [lm_features(cfg, m).n_states - 1] for m in models}
+    return {m: [n_states(cfg, m) - 1] for m in models}
 
 
 # Each ladder's conditions: (protocol, split). The shuffled split over types is the paper's; the blocked split keeps
