@@ -67,5 +67,6 @@ def main() -> None:
               f"{np.max(np.abs(new - old) / np.abs(old).max()):.1e}, from the double-precision gathers "
               f"{np.max(np.abs(new - before)):.1e}")
 
+
 if __name__ == "__main__":
     main()

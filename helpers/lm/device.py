@@ -27,9 +27,7 @@ def dtype_name(device: str | None = None, dtype: str | None = None) -> str:
     """
     name = device or os.environ.get(DEVICE_VARIABLE) or "auto"
     if name == "cpu" or (name == "auto" and without_accelerator()):
-        if dtype is not None and dtype not in DTYPES:
-            raise ValueError(f"dtype must be 'float32', 'bfloat16' or 'float16', got {dtype!r}.")
-        return dtype or "float32"
+        return "float32" if dtype is None else _checked(dtype)
     return str(choose_device(device, dtype)[1]).removeprefix("torch.")
 
 
@@ -63,9 +61,13 @@ def choose_device(device: str | None = None, dtype: str | None = None):
         if chosen.type == "cuda":
             return chosen, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return chosen, torch.float16 if chosen.type == "mps" else torch.float32
+    return chosen, getattr(torch, _checked(dtype))
+
+
+def _checked(dtype: str) -> str:
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be 'float32', 'bfloat16' or 'float16', got {dtype!r}.")
-    return chosen, getattr(torch, dtype)
+    return dtype
 
 
 def placement(device, dtype) -> dict:

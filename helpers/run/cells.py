@@ -32,8 +32,8 @@ from ..lm.vectors import type_means
 from . import steps
 from .cache import Memo, digest
 from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, cased_types, features_key, lm_features,
-                       n_states, occurrence_types, recording_key, recordings, smoothing_options, subjects, training_brain_vectors,
-                       word_onsets, word_runs)
+                       n_states, occurrence_types, recording_key, recordings, smoothing_options, subjects,
+                       training_brain_vectors, word_onsets, word_runs)
 from .scenario import Scenario, ScenarioError
 
 NO_SPLIT = "none"  # the split column of a measure that fits no map

@@ -252,8 +252,13 @@ def n_states(cfg: Scenario, model: str) -> int:
     key, resolved = features_key(cfg, model)
     if resolved is None or MEMORY.has("features", key):
         return lm_features(cfg, model).n_states
-    return KEYS.get("n_states", key, lambda: int(storage.read_record(cache(cfg).entry("features", key))["n_states"])
-                    if cache(cfg).has("features", key) else lm_features(cfg, model).n_states)
+
+    def counted() -> int:
+        if cache(cfg).has("features", key):  # checked, as a read of the features would be
+            return int(storage.read_record(cache(cfg).entry("features", key))["n_states"])
+        return lm_features(cfg, model).n_states
+
+    return KEYS.get("n_states", key, counted)
 
 
 def focus(cfg: Scenario) -> tuple[str, int]:
