@@ -75,6 +75,23 @@ def test_voxels_are_in_the_brain():
     assert len({tuple(p) for p in xyz}) == 500
 
 
+def test_the_template_is_read_once_per_process_and_the_same_voxels_drawn(monkeypatch):
+    import nilearn.datasets
+
+    loads = []
+    real = nilearn.datasets.load_mni152_gm_mask
+    monkeypatch.setattr(nilearn.datasets, "load_mni152_gm_mask", lambda **kw: loads.append(kw) or real(**kw))
+    S._grey_matter.cache_clear()
+    first = S.voxel_positions(300, np.random.default_rng(1))
+    again = S.voxel_positions(300, np.random.default_rng(1))
+    other = S.voxel_positions(300, np.random.default_rng(2))
+    assert loads == [{"resolution": 3}]
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    with pytest.raises(ValueError, match="read-only"):
+        S._grey_matter()[0][0, 0] = -1  # a caller cannot change what later simulations draw from
+    S._grey_matter.cache_clear()
+
+
 def test_bad_simulation_input(schedule):
     with pytest.raises(ValueError, match="driver must have shape \\(n_words=2358, n_features\\)"):
         S.simulate_reading(schedule, np.ones((10, 4)))

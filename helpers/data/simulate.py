@@ -28,6 +28,7 @@ control design in which nothing mixes neighbouring words.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -112,15 +113,24 @@ def reading_schedule(paragraphs: list[list[str]], n_runs: int = 4) -> Schedule:
 
 def voxel_positions(n_voxels: int, rng: np.random.Generator) -> np.ndarray:
     """MNI coordinates (mm) of ``n_voxels`` distinct grey-matter voxels of the 3 mm template."""
-    from nilearn.datasets import load_mni152_gm_mask
-
-    mask = load_mni152_gm_mask(resolution=3)
-    ijk = np.argwhere(mask.get_fdata() > 0)
+    ijk, affine = _grey_matter()
     if n_voxels > len(ijk):
         raise ValueError(f"n_voxels must be at most {len(ijk)} (grey-matter voxels at 3 mm), got {n_voxels}.")
     chosen = np.sort(rng.choice(len(ijk), size=n_voxels, replace=False))
-    xyz1 = np.c_[ijk[chosen], np.ones(n_voxels)] @ mask.affine.T
+    xyz1 = np.c_[ijk[chosen], np.ones(n_voxels)] @ affine.T
     return xyz1[:, :3]
+
+
+@lru_cache(maxsize=1)
+def _grey_matter() -> tuple[np.ndarray, np.ndarray]:
+    """The grey-matter voxels of the 3 mm MNI template (their indices) and its affine, read once per process:
+    nilearn resamples the template on every call, most of the time of simulating one recording."""
+    from nilearn.datasets import load_mni152_gm_mask
+
+    mask = load_mni152_gm_mask(resolution=3)
+    ijk, affine = np.argwhere(mask.get_fdata() > 0), np.asarray(mask.affine)
+    ijk.flags.writeable = affine.flags.writeable = False
+    return ijk, affine
 
 
 # Rough MNI centres (mm) of the language network: temporal, inferior frontal and
