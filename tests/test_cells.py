@@ -49,6 +49,40 @@ def test_the_chapters_tables_compute_each_cell_once_and_a_new_snr_rereads_the_fe
     assert len(counted) == again  # all read back
 
 
+def test_simulated_recordings_are_simulated_once_and_read_back_to_the_bit(site, monkeypatch, tmp_path):
+    from helpers.data import simulate
+
+    shutil.copytree(site.parent / "cache" / "features", tmp_path / "features")
+    cfg = S.load("smoke", {"cache_dir": str(tmp_path)})
+    runs, real = [], simulate.simulate_reading
+    monkeypatch.setattr(simulate, "simulate_reading", lambda *args, **kwargs: runs.append(args) or real(*args, **kwargs))
+    pipeline.MEMORY.clear()
+    made = pipeline.recordings(cfg)
+    pipeline.MEMORY.clear()  # as in another process: the recordings are read from the cache
+    read = pipeline.recordings(cfg)
+    assert len(runs) == 1 and len(read) == len(made) == cfg.n_subjects
+    for a, b in zip(made, read):
+        assert a.data.tobytes() == b.data.tobytes() and a.voxel_mni.tobytes() == b.voxel_mni.tobytes()
+        assert (a.subject, a.info, a.words.tolist()) == (b.subject, b.info, b.words.tolist())
+    pipeline.recordings(dataclasses.replace(cfg, snr=0.7))
+    assert len(runs) == 2  # another experiment, simulated anew
+
+
+def test_a_models_layer_count_and_width_are_read_without_its_hidden_states(site, monkeypatch):
+    cfg = S.load("smoke", {"cache_dir": str(site.parent / "cache")})
+    model = cfg.models[0]
+    shape = pipeline.lm_features(cfg, model).vectors.shape
+    pipeline.MEMORY.clear()
+    pipeline.KEYS.clear()
+
+    def no_reading(folder):
+        raise AssertionError("the hidden states were read to count layers or to compare widths")
+
+    monkeypatch.setattr(storage, "read_features", no_reading)
+    assert (pipeline.n_states(cfg, model), pipeline.lm_width(cfg, model)) == (shape[0], shape[2])
+    assert pipeline.features_shape(cfg, model) == shape
+
+
 def test_a_field_changes_the_keys_of_the_cells_that_read_it_and_no_others(site):
     cfg = S.load("smoke", {"cache_dir": str(site.parent / "cache")})
     model = cfg.models[0]

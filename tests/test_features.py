@@ -261,6 +261,7 @@ def test_streaming_matches_memory_and_resumes_without_recomputing(tiny_bert, tmp
     assert json.loads((tmp_path / "extraction.json").read_text())["stored"] == F.STORED
     stored = D.read_features(tmp_path)
     assert stored.dtype == np.float32 and np.load(tmp_path / "layer_000.npy").dtype == np.float16
+    assert D.read_shape(tmp_path) == stored.shape and stored.shape[0] == record["n_states"]  # from headers alone
     expected = F.extract(tokenizer, model, items, progress=False)
     np.testing.assert_allclose(stored, expected, atol=2e-3 * np.abs(expected).max())
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from helpers.data.recording import Recording
+from helpers.data import recording as R
+from helpers.data.recording import Recording, SentenceRecording
 
 
 def args(**change):
@@ -43,3 +44,24 @@ def test_word_outside_the_scan_is_reported():
     rec = Recording(**args(onsets=[20.0, 20.5, 45.0]))
     with pytest.raises(ValueError, match="outside the scanned period"):
         rec.word_runs()
+
+
+def test_a_recording_saved_and_loaded_is_the_same_to_the_bit(tmp_path):
+    rng = np.random.default_rng(3)
+    rec = Recording(**args(data=rng.standard_normal((20, 3)), voxel_mni=rng.uniform(-60, 60, (3, 3)),
+                           voxel_regions=np.array(["left temporal", "elsewhere", "right angular"]), simulated=True,
+                           info={"snr": 0.1 + 0.2, "seed": 7, "planted_model": "m"}))
+    R.save(rec, tmp_path / "one.npz")
+    with np.load(tmp_path / "one.npz", allow_pickle=False) as stored:  # a plain NumPy archive: nothing pickled
+        assert sorted(stored.files) == ["data", "onsets", "plain", "runs", "tr_times", "voxel_mni", "voxel_regions", "words"]
+    back = R.load(tmp_path / "one.npz")
+    assert type(back) is Recording and (back.dataset, back.subject, back.tr, back.simulated) == ("d", "s", 2.0, True)
+    assert back.info == {"snr": 0.30000000000000004, "seed": 7, "planted_model": "m"}
+    for name in ("words", "onsets", "tr_times", "runs", "data", "voxel_mni", "voxel_regions"):
+        mine, theirs = getattr(rec, name), getattr(back, name)
+        assert mine.dtype == theirs.dtype and mine.tobytes() == theirs.tobytes(), name
+    sentences = SentenceRecording("d", "s", np.array(["A cat.", "A dog."]), rng.standard_normal((2, 3)))
+    R.save(sentences, tmp_path / "two.npz")
+    back = R.load(tmp_path / "two.npz")
+    assert type(back) is SentenceRecording and back.voxel_mni is None and back.info == {}
+    assert back.sentences.tolist() == ["A cat.", "A dog."] and back.data.tobytes() == sentences.data.tobytes()

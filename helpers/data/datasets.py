@@ -75,6 +75,9 @@ class Dataset:
     options: ClassVar[tuple[str, ...]] = ()
     word_timing: ClassVar[bool] = True
     planted: ClassVar[bool] = False
+    # Recordings that are computed, not read (a simulation): the run stage keeps them in its cache, so that each
+    # process reads them back instead of computing them again. Read ones are read again from their files.
+    kept: ClassVar[bool] = False
 
     def recordings(self) -> tuple[Recording | SentenceRecording, ...]:
         """Every subject's recording, read (or simulated) once per dataset object."""
@@ -262,6 +265,7 @@ class Simulated(Dataset):
     name: ClassVar[str] = "simulated"
     options: ClassVar[tuple[str, ...]] = ("design", "seed", "n_subjects", "n_voxels", "n_runs", "snr")
     planted: ClassVar[bool] = True
+    kept: ClassVar[bool] = True
 
     design: str = "reading"
     seed: int = 0

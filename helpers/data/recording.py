@@ -10,6 +10,8 @@ analysis.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import warnings
 from dataclasses import dataclass, field
 
@@ -315,3 +317,26 @@ def screen_voxels(data: np.ndarray, policy: str, where: str) -> tuple[np.ndarray
         }
     }
     return ~(not_finite | constant), note
+
+
+def save(rec: Recording | SentenceRecording, path) -> None:
+    """Write a recording to one ``.npz`` file at ``path``: its arrays as arrays, every other field (the
+    dataset, the subject, ``tr``, ``simulated``, ``info``) as JSON, nothing pickled. :func:`load` reads it."""
+    arrays, plain = {}, {"kind": type(rec).__name__}
+    for f in dataclasses.fields(rec):
+        value = getattr(rec, f.name)
+        if isinstance(value, np.ndarray):
+            arrays[f.name] = value
+        elif value is not None:
+            plain[f.name] = value
+    with open(path, "wb") as out:
+        np.savez(out, plain=np.array(json.dumps(plain)), **arrays)
+
+
+def load(path) -> Recording | SentenceRecording:
+    """The recording :func:`save` wrote to ``path``, validated as a new one would be."""
+    with np.load(path, allow_pickle=False) as stored:
+        plain = json.loads(str(stored["plain"]))
+        arrays = {name: stored[name] for name in stored.files if name != "plain"}
+    kind = {cls.__name__: cls for cls in (Recording, SentenceRecording)}[plain.pop("kind")]
+    return kind(**plain, **arrays)

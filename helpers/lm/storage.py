@@ -163,6 +163,13 @@ def read_features(folder: str | os.PathLike) -> np.ndarray:
     return out
 
 
+def read_shape(folder: str | os.PathLike) -> tuple[int, int, int]:
+    """The shape :func:`read_features` would return, ``(n_states, n_words, width)``, from the record and the
+    first layer's header, without reading any hidden state."""
+    n_words, width = np.load(Path(folder) / "layer_000.npy", mmap_mode="r").shape
+    return int(read_record(folder)["n_states"]), int(n_words), int(width)
+
+
 def read_record(folder: str | os.PathLike) -> dict:
     """The extraction record (device, dtype, throughput, peak memory) written by :func:`write_features`."""
     return json.loads((Path(folder) / "extraction.json").read_text())

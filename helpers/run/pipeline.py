@@ -14,6 +14,7 @@ variants ask for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -22,6 +23,7 @@ from ..brain.reduction import pca
 from ..brain.vectors import rows_used, word_vectors
 from ..data import words as W
 from ..data import datasets as D
+from ..data import recording as R
 from ..data.recording import Recording, SentenceRecording
 from ..lm import models as M
 from ..lm import storage, trivial
@@ -147,9 +149,31 @@ def _word_mask(cfg: Scenario) -> np.ndarray:
 
 def recordings(cfg: Scenario) -> tuple[Recording | SentenceRecording, ...]:
     """Every subject's recording (:mod:`helpers.data.datasets`), simulated (or read) with the cache's fixed
-    number of BLAS threads, so that its bits do not depend on the machine."""
-    with threadpool_limits(BLAS_THREADS, user_api="blas"):
-        return dataset(cfg).recordings()
+    number of BLAS threads, so that its bits do not depend on the machine.
+
+    Simulated ones (a dataset that ``kept`` its recordings) are simulated
+    once and kept in the cache under their subjects' keys (one ``.npz`` file
+    each, :func:`helpers.data.recording.save`): every later process reads
+    them back, to the bit, instead of simulating them again.
+    """
+    data = dataset(cfg)
+    if not data.kept:
+        with threadpool_limits(BLAS_THREADS, user_api="blas"):
+            return data.recordings()
+    key = steps.key("recordings", cfg, subjects=[recording_key(cfg, subject) for subject in subjects(cfg)])
+
+    made = []
+
+    def write(folder: Path) -> None:  # run with the cache's number of BLAS threads
+        made.extend(data.recordings())
+        for number, rec in enumerate(made):
+            R.save(rec, folder / f"subject_{number:03d}.npz")
+
+    def read() -> tuple[Recording | SentenceRecording, ...]:
+        folder = cache(cfg).get_or_make("recordings", key, write)
+        return tuple(made) or tuple(R.load(path) for path in sorted(folder.glob("subject_*.npz")))
+
+    return MEMORY.get("recordings", key, read)
 
 
 def subjects(cfg: Scenario) -> tuple[str, ...]:
@@ -243,22 +267,33 @@ def _read_or_extract(cfg: Scenario, model: str, key: dict, resolved: M.Resolved)
 
 
 def n_states(cfg: Scenario, model: str) -> int:
-    """How many hidden states ``model`` has (its embeddings and every block; a trivial feature has one).
+    """How many hidden states ``model`` has (its embeddings and every block; a trivial feature has one)."""
+    return features_shape(cfg, model)[0]
 
-    Read from the features' extraction record when they are in memory or in
-    the cache, so a chapter that only counts layers (its cells cached) reads
-    no hidden states; otherwise the features are extracted now.
+
+def lm_width(cfg: Scenario, model: str) -> int:
+    """The width of ``model``'s vectors (its hidden size; a trivial feature's number of columns)."""
+    return features_shape(cfg, model)[2]
+
+
+def features_shape(cfg: Scenario, model: str) -> tuple[int, int, int]:
+    """The shape of ``model``'s features, ``(n_states, n_words, width)``.
+
+    Read from the cached entry's record and first layer's header when the
+    features are not in memory, so a chapter that only counts layers or
+    compares widths (its cells cached) reads no hidden states; features in
+    neither place are extracted now.
     """
     key, resolved = features_key(cfg, model)
     if resolved is None or MEMORY.has("features", key):
-        return lm_features(cfg, model).n_states
+        return lm_features(cfg, model).vectors.shape
 
-    def counted() -> int:
+    def read() -> tuple[int, int, int]:
         if cache(cfg).has("features", key):  # checked, as a read of the features would be
-            return int(storage.read_record(cache(cfg).entry("features", key))["n_states"])
-        return lm_features(cfg, model).n_states
+            return storage.read_shape(cache(cfg).entry("features", key))
+        return lm_features(cfg, model).vectors.shape
 
-    return KEYS.get("n_states", key, counted)
+    return KEYS.get("features shape", key, read)
 
 
 def focus(cfg: Scenario) -> tuple[str, int]:

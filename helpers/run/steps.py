@@ -28,6 +28,7 @@ PROTOCOL = ("n_folds", "split", "fold_rule", "buffer_s", "seed", "csls_neighbour
 STEPS: dict[str, Step] = {
     "features": Step(5, ("context", "pooling", "extraction_threads")),
     "trivial_features": Step(1),  # inputs: the feature (helpers.lm.trivial.key), the text and its runs
+    "recordings": Step(1),  # inputs: every subject's recording key (a simulation's parameters and planted features)
     "brain": Step(4),  # inputs: the subject's recording, the smoothing, the PCA size
     "cell": Step(1),  # one measure, subject, model layer (and split): its fields come from the measure (helpers.run.cells)
     "encoding": Step(2, ("n_folds", "split", "fold_rule", "type_case", "buffer_s", "seed", "ridge_alphas")),

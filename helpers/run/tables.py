@@ -26,8 +26,8 @@ from ..data.words import word_mask
 from ..lm import models as M
 from ..lm.vectors import type_means
 from . import cells, steps
-from .pipeline import (brain_vectors, cache, lm_features, n_states, occurrence_types, planted, recording_key, recordings,
-                       smoothing_options)
+from .pipeline import (brain_vectors, cache, lm_features, lm_width, n_states, occurrence_types, planted, recording_key,
+                       recordings, smoothing_options)
 from .protocols import PROTOCOLS
 from .scenario import Scenario
 
@@ -145,7 +145,7 @@ def ladder_slopes(cfg: Scenario, measure: str | None = None, progress: bool = Tr
     if not models:
         return pd.DataFrame(columns=LADDER_COLUMNS)
     name = measure or decoder(cfg)
-    narrowest = min(lm_features(cfg, m).vectors.shape[2] for m in models)
+    narrowest = min(lm_width(cfg, m) for m in models)
     signals = {"scenario": {}, "noise": {"snr": 0.0}} if planted(cfg) else {"scenario": {}}
     widths = {"own": {}, f"all {narrowest}": {"brain_dims": narrowest}}
     layers = last_layers(cfg, models) if cfg.ladder_layers == "last" else None
