@@ -30,7 +30,7 @@ from ..lm import trivial
 from ..lm.vectors import type_means
 from . import cells, grid, steps
 from .cells import NO_SPLIT
-from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, features_shape, focus, occurrence_types, planted,
+from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, focus, lm_width, occurrence_types, planted,
                        recording_key, recordings, smoothing_options, word_runs)
 from .scenario import Scenario
 from .tables import decoder
@@ -106,7 +106,7 @@ def ceiling_table(cfg: Scenario, splits: tuple[str, ...] | None = None, methods:
     recs = recordings(cfg)
     if len(recs) < 2:
         raise ValueError(f"the noise ceiling predicts each subject from the others; the scenario has {len(recs)} subject(s).")
-    width = features_shape(cfg, focus(cfg)[0])[2]
+    width = lm_width(cfg, focus(cfg)[0])
     used = {name: [MS.get(name).version, cfg.fields(*MS.get(name).fields)] for name in methods}
     key = steps.key("ceiling", cfg, recordings=[recording_key(cfg, r.subject) for r in recs], splits=list(splits),
                     smoothing=smoothing_options(cfg), width=width, measures=used)

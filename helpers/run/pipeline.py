@@ -161,7 +161,6 @@ def recordings(cfg: Scenario) -> tuple[Recording | SentenceRecording, ...]:
         with threadpool_limits(BLAS_THREADS, user_api="blas"):
             return data.recordings()
     key = steps.key("recordings", cfg, subjects=[recording_key(cfg, subject) for subject in subjects(cfg)])
-
     made = []
 
     def write(folder: Path) -> None:  # run with the cache's number of BLAS threads
