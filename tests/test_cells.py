@@ -95,7 +95,9 @@ def test_a_field_changes_the_keys_of_the_cells_that_read_it_and_no_others(site):
                                   ("pca_signs", "scores", every), ("type_case", "model", set()),  # MiniLM is uncased
                                   ("lm_reduction", "occurrences", every),
                                   ("ridge_alphas", (1.0, 10.0), set()), ("focus_layer", 2, set()),
-                                  ("delay", 4.0, every), ("snr", 0.7, every), ("seed", 1, every)):
+                                  ("delay", 4.0, every), ("snr", 0.7, every), ("seed", 1, every),
+                                  ("brain_dims", pipeline.lm_width(cfg, model), set()),  # the model's own width
+                                  ("brain_dims", 16, every)):
         other = dataclasses.replace(cfg, **{field: value})
         assert {c.measure for c in some if cells.key(cfg, c) != cells.key(other, c)} == changed, field
 
@@ -116,3 +118,17 @@ def test_a_wide_model_is_reduced_on_its_occurrences_before_type_means_as_publish
     _, narrow = cells.reduced_type_means(vectors, types, 7)  # not wider: nothing to reduce
     np.testing.assert_allclose(kept, narrow)
     np.testing.assert_allclose(kept[0, 0], vectors[0][types == "a"].mean(axis=0), rtol=1e-6)
+
+
+def test_components_as_many_as_the_models_width_are_the_cells_of_brain_dims_model(site):
+    """The width-matched tables ask for a number of components; for the model that sets that width it is the
+    computation of ``brain_dims: model``, so its cells are those, made once."""
+    cfg = S.load("smoke", {"cache_dir": str(site.parent / "cache")})
+    model = cfg.models[0]
+    matched = dataclasses.replace(cfg, brain_dims=pipeline.lm_width(cfg, model))
+    for cell in (cells.Cell(model, "procrustes", "sim-01", 3), cells.Cell(model, "cka", "sim-01", 3)):
+        assert cells.key(matched, cell) == cells.key(cfg, cell)
+        assert cells.compute(matched, cell).equals(cells.compute(cfg, cell))  # the same rows, computed both ways
+    narrower = dataclasses.replace(cfg, brain_dims=pipeline.lm_width(cfg, model) // 2)
+    cell = cells.Cell(model, "procrustes", "sim-01", 3)
+    assert not cells.compute(narrower, cell).equals(cells.compute(cfg, cell))

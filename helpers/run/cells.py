@@ -32,7 +32,7 @@ from ..lm.vectors import type_means
 from . import steps
 from .cache import Memo, digest
 from .pipeline import (ModelFeatures, brain_dims, brain_vectors, cache, cased_types, features_key, lm_features,
-                       n_states, occurrence_types, recording_key, recordings, smoothing_options, subjects,
+                       lm_width, n_states, occurrence_types, recording_key, recordings, smoothing_options, subjects,
                        training_brain_vectors, word_onsets, word_runs)
 from .scenario import Scenario, ScenarioError
 
@@ -81,8 +81,17 @@ def key(cfg: Scenario, cell: Cell) -> dict:
     return steps.key("cell", cfg, measure=measure.name, measure_version=measure.version,
                      settings=cfg.fields(*measure.fields), split=cfg.fields(*SPLIT_FIELDS) if measure.fits_map else None,
                      recording=recording_key(cfg, cell.subject), smoothing=smoothing_options(cfg),
-                     brain_dims=cfg.brain_dims, pca_signs=cfg.value("pca_signs"), lm_reduction=cfg.value("lm_reduction"),
+                     brain_dims=_brain_dims(cfg, cell.model), pca_signs=cfg.value("pca_signs"), lm_reduction=cfg.value("lm_reduction"),
                      cased_types=cased_types(cfg, cell.model), features=features_key(cfg, cell.model)[0], layer=cell.layer)
+
+
+def _brain_dims(cfg: Scenario, model: str) -> str | int:
+    """The scenario's ``brain_dims`` as a cell's key holds it: a number of components equal to the model's
+    width is ``"model"``, the same computation (so a width-matched table reads the cells of the model that
+    sets the width instead of making them again)."""
+    if isinstance(cfg.brain_dims, int) and cfg.brain_dims == lm_width(cfg, model):
+        return "model"
+    return cfg.brain_dims
 
 
 def compute(cfg: Scenario, cell: Cell) -> pd.DataFrame:
