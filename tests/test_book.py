@@ -321,7 +321,7 @@ def _chapter(path: Path, code: str) -> Path:
     return path
 
 
-def test_chapters_run_side_by_side_and_the_one_that_fails_is_named(tmp_path):
+def test_chapters_run_side_by_side_and_the_one_that_fails_is_named(tmp_path, capfd):
     cfg = S.load("smoke", {"cache_dir": str(tmp_path / "cache")})
     parameters = {"scenario": str(S.path_of("smoke")), "overrides": {}}
     meeting, out = tmp_path / "meeting", tmp_path / "out"
@@ -333,8 +333,11 @@ def test_chapters_run_side_by_side_and_the_one_that_fails_is_named(tmp_path):
             "for _ in range(600):\n    if len(list(here.iterdir())) == 2:\n        break\n    time.sleep(0.1)\n"
             "else:\n    raise TimeoutError('the other chapter never ran')\nprint('met')")
     sources = [_chapter(tmp_path / f"{name}.ipynb", wait.format(name=name)) for name in ("first", "second")]
-    costs, _ = book.run_chapters(sources, out, cfg, parameters, 2)
+    costs, stderr = book.run_chapters(sources, out, cfg, parameters, 2)
     assert list(costs) == ["first", "second"]
+    shown = "".join(capfd.readouterr())  # the command line: the chapters' progress, not the kernels' own log
+    assert "first: " in shown and "IPKernelApp" not in shown
+    assert any(line.startswith("## first, its kernel: ") and "IPKernelApp" in line for line in stderr)
     for source in sources:
         cells = nbformat.read(out / source.name, 4).cells
         assert "met" in "".join(o.get("text", "") for o in cells[-1].outputs)

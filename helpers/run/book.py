@@ -9,7 +9,8 @@ Source notebooks are never modified: executed copies go to
 configuration, Jupyter Book renders that folder, and the static site lands in
 ``<out>/html`` (open ``<out>/html/index.html``). The pages show results, not
 machinery: what the chapters write to stderr (progress bars, warnings) goes to
-``<out>/kernel_stderr.txt`` instead, no page names a folder of the build
+``<out>/kernel_stderr.txt`` instead, with the kernels' own log (which the
+command line does not show either), no page names a folder of the build
 machine, and Jupyter Book's own messages are in ``<out>/jupyter-book.log``.
 
 Chapters run side by side, ``--jobs`` at a time (default: two, or one on a
@@ -206,9 +207,12 @@ def kernel_environment(jobs: int) -> dict[str, str]:
     return {**QUIET, **{name: os.environ.get(name, threads) for name in THREAD_VARIABLES}}
 
 
-def execute(source: Path, target: Path, parameters: dict, progress: bool) -> tuple[float, float]:
-    """Run one chapter with papermill into ``target`` (in a worker process); returns the seconds it took and the
-    peak memory (bytes) of its kernel, sampled every half second."""
+def execute(source: Path, target: Path, parameters: dict, progress: bool) -> tuple[float, float, str]:
+    """Run one chapter with papermill into ``target`` (in a worker process); returns the seconds it took, the
+    peak memory (bytes) of its kernel, sampled every half second, and what the kernel process itself wrote to
+    stderr (the kernel's own log, e.g. its note on the transport and on the interrupt that precedes its
+    shutdown): kept off the command line, where only the progress shows."""
+    import tempfile
     import threading
 
     import papermill as pm
@@ -227,13 +231,21 @@ def execute(source: Path, target: Path, parameters: dict, progress: bool) -> tup
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     began = time.perf_counter()
-    try:
-        pm.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=KERNEL, cwd=str(ROOT / "notebooks"),
-                            progress_bar={"desc": source.stem, "leave": False} if progress else False)
-    finally:
-        done.set()
-        sampler.join()
-    return time.perf_counter() - began, float(peak[0])
+    terminal = os.fdopen(os.dup(2), "w")  # the progress bar's; the kernel started below inherits descriptor 2
+    with tempfile.TemporaryFile("w+") as log:
+        sys.stderr.flush()
+        os.dup2(log.fileno(), 2)
+        try:
+            pm.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=KERNEL, cwd=str(ROOT / "notebooks"),
+                                progress_bar={"desc": source.stem, "leave": False, "file": terminal} if progress else False)
+        finally:
+            done.set()
+            sampler.join()
+            sys.stderr.flush()
+            os.dup2(terminal.fileno(), 2)
+            terminal.close()
+        log.seek(0)
+        return time.perf_counter() - began, float(peak[0]), log.read()
 
 
 def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters: dict, jobs: int,
@@ -245,7 +257,8 @@ def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters:
     (:func:`placeholder`); each executed one goes through :func:`for_readers`
     (``private``: more folders no page may name). Returns the seconds each
     chapter took and its kernel's peak memory (GiB), in the order of
-    ``sources``, and what the chapters wrote to stderr. The first chapter that fails stops the build, with its name.
+    ``sources``, and what the chapters and their kernels wrote to stderr. The first chapter that fails stops the
+    build, with its name.
     """
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from multiprocessing import get_context
@@ -278,8 +291,9 @@ def run_chapters(sources: list[Path], folder: Path, cfg: S.Scenario, parameters:
                         if running:
                             tqdm.write(f"{source.name} failed; the build stops once the chapters still running end")
                         raise RuntimeError(f"{source.name} failed (the executed notebook: {target}): {errors}")
-                    took, memory = future.result()
+                    took, memory, kernel_log = future.result()
                     stderr += [f"## {source.stem}, {line}" for line in for_readers(target, cfg.name, *private, cost=(took, memory))]
+                    stderr += [f"## {source.stem}, its kernel: {kernel_log.strip()}"] if kernel_log.strip() else []
                     seconds[source.stem] = round(took, 1)
                     peaks[source.stem] = round(memory / 2**30, 2)
                     tqdm.write(f"{source.stem}: {seconds[source.stem]:.0f} s, {peaks[source.stem]:.1f} GiB")
