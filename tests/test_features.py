@@ -24,6 +24,19 @@ def smollm():
     return tokenizer, model
 
 
+def test_a_gguf_models_weights_are_kept_dequantised_and_are_those_the_gguf_file_gives(smollm):
+    from transformers import AutoModel
+
+    resolved = M.resolve("SmolLM2-135M")
+    kept = M.gguf.dequantized(resolved.folder, resolved.gguf_file)  # made when the fixture loaded the model
+    assert sorted(p.name for p in kept.iterdir()) == ["config.json", "model.safetensors"]
+    assert "quantization_config" not in json.loads((kept / "config.json").read_text())
+    direct = AutoModel.from_pretrained(resolved.folder, gguf_file=resolved.gguf_file, dtype=torch.float32)
+    ours, theirs = smollm[1].state_dict(), direct.state_dict()
+    assert ours.keys() == theirs.keys() and len(ours) > 100
+    assert all(ours[k].dtype == theirs[k].dtype == torch.float32 and torch.equal(ours[k], theirs[k]) for k in ours)
+
+
 def tiny_folder(folder, kind: str) -> str:
     """A 2-block, 16-wide random model with a real tokenizer (MiniLM's WordPiece or SmolLM2's BPE), 64 positions."""
     from transformers import BertConfig, BertModel, LlamaConfig, LlamaModel

@@ -1,13 +1,17 @@
-"""GGUF model files: assembled from a package's chunks, with their tokenizer and config converted once.
+"""GGUF model files: assembled from a package's chunks, their tokenizer, config and weights converted once.
 
-Reading a GGUF file's tokenizer or config with ``transformers`` converts it
-first, which takes close to a minute for Gemma 3 (a vocabulary of 262k
-tokens) on two cores. :func:`converted` does that once per file and saves
-the result as ordinary Hugging Face files in a folder of the model cache
-(the environment variable ``HELPERS_MODEL_CACHE``, default
+Reading a GGUF file with ``transformers`` converts it first: the tokenizer
+and config take close to a minute for Gemma 3 (a vocabulary of 262k tokens)
+on two cores, and the weights, dequantised to float32, 25 s for SmolLM2 and
+54 s for Gemma 3 (``benchmarks/gguf_load.py``). :func:`converted` (tokenizer
+and config) and :func:`dequantized` (the bare model's weights, as
+``transformers`` dequantises them, saved as safetensors) do that once per
+file and keep the result as ordinary Hugging Face files in folders of the
+model cache (the environment variable ``HELPERS_MODEL_CACHE``, default
 ``~/.cache/brain-lm-alignment``), named after the GGUF file and its size;
-later loads read them in seconds. The weights themselves are still read
-from the GGUF file.
+later loads read them in a second or two, the same weights to the bit. The
+dequantised weights take four bytes a parameter on disk (0.5 GB for
+SmolLM2, 1.1 GB for Gemma 3).
 """
 
 from __future__ import annotations
@@ -32,22 +36,48 @@ def converted(folder: str | os.PathLike, gguf_file: str) -> Path:
     """A folder holding the tokenizer and config of ``folder/gguf_file`` as Hugging Face files (made on first use)."""
     from transformers import AutoConfig, AutoTokenizer
 
+    def convert(options: dict, work: Path) -> None:
+        AutoTokenizer.from_pretrained(folder, **options).save_pretrained(work)
+        AutoConfig.from_pretrained(folder, **options).save_pretrained(work)
+
+    return _kept(folder, gguf_file, "", convert)
+
+
+def dequantized(folder: str | os.PathLike, gguf_file: str) -> Path:
+    """A folder holding the config and float32 weights of the bare model in ``folder/gguf_file`` (no language-model
+    head), as ``transformers`` dequantises them from the GGUF file, saved as safetensors (made on first use)."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModel
+
+    def convert(options: dict, work: Path) -> None:
+        model = AutoModel.from_pretrained(folder, **options, dtype=torch.float32)  # transformers will not save it itself
+        save_file({name: weight.contiguous() for name, weight in model.state_dict().items()}, work / "model.safetensors",
+                  metadata={"format": "pt"})
+        config = model.config
+        del config.quantization_config  # the weights saved are plain float32, read without the GGUF file
+        config.save_pretrained(work)
+
+    return _kept(folder, gguf_file, "-float32", convert)
+
+
+def _kept(folder: str | os.PathLike, gguf_file: str, suffix: str, convert) -> Path:
+    """The folder of the model cache where ``convert(options, work)`` has written what it makes of
+    ``folder/gguf_file``: made once, in a temporary folder renamed when it is complete, under a lock."""
     source = Path(folder) / gguf_file
     if not source.is_file():
         raise FileNotFoundError(f"no GGUF file {source}; reinstall the package that ships it, or pass the folder that holds it.")
-    target = cache_root() / "gguf" / f"{source.stem}-{source.stat().st_size}"
-    if (target / "config.json").is_file():
+    target = cache_root() / "gguf" / f"{source.stem}-{source.stat().st_size}{suffix}"
+    if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{target}.lock"):  # one conversion, however many processes ask at once
-        if (target / "config.json").is_file():
+        if target.is_dir():
             return target
         work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
-            options = {"gguf_file": gguf_file, "trust_remote_code": False}
-            AutoTokenizer.from_pretrained(folder, **options).save_pretrained(work)
-            AutoConfig.from_pretrained(folder, **options).save_pretrained(work)  # written last: it marks the folder done
-            os.replace(work, target)
+            convert({"gguf_file": gguf_file, "trust_remote_code": False}, work)
+            os.replace(work, target)  # complete: the folder appears at once
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return target

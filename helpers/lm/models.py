@@ -383,7 +383,11 @@ def load(name: str, device: str | None = None, dtype: str | None = None):
     resolved = resolve(name)
     tokenizer = load_tokenizer(resolved)
     if resolved.random_seed is None:
-        model = AutoModel.from_pretrained(resolved.folder, **_options(resolved), **placement(device, dtype))
+        if resolved.gguf_file:  # its weights dequantised once (helpers.lm.gguf)
+            model = AutoModel.from_pretrained(gguf.dequantized(resolved.folder, resolved.gguf_file), trust_remote_code=False,
+                                              **placement(device, dtype))
+        else:
+            model = AutoModel.from_pretrained(resolved.folder, **_options(resolved), **placement(device, dtype))
         if device.type != "cuda":
             model.to(device)
     else:
