@@ -337,16 +337,13 @@ def model_config(resolved: Resolved):
 
     if resolved.config_from_registry:
         return registry_config(resolved.info)
-    if resolved.gguf_file:
-        return AutoConfig.from_pretrained(gguf.converted(resolved.folder, resolved.gguf_file), trust_remote_code=False)
-    return AutoConfig.from_pretrained(resolved.folder, **_options(resolved))
+    return AutoConfig.from_pretrained(_readable(resolved), trust_remote_code=False)
 
 
-def _options(resolved: Resolved) -> dict:
-    options = {"trust_remote_code": False}
-    if resolved.gguf_file:
-        options["gguf_file"] = resolved.gguf_file
-    return options
+def _readable(resolved: Resolved) -> str | Path:
+    """The folder ``transformers`` reads a model's tokenizer and config from: its own, or for a GGUF file the
+    Hugging Face files converted from it once (:mod:`helpers.lm.gguf`)."""
+    return gguf.converted(resolved.folder, resolved.gguf_file) if resolved.gguf_file else resolved.folder
 
 
 def load_tokenizer(name: str | Resolved):
@@ -358,10 +355,7 @@ def load_tokenizer(name: str | Resolved):
 def _tokenizer(resolved: Resolved):
     from transformers import AutoTokenizer
 
-    if resolved.gguf_file:  # converted once to Hugging Face files (helpers.lm.gguf)
-        tokenizer = AutoTokenizer.from_pretrained(gguf.converted(resolved.folder, resolved.gguf_file), trust_remote_code=False)
-    else:
-        tokenizer = AutoTokenizer.from_pretrained(resolved.folder, **_options(resolved))
+    tokenizer = AutoTokenizer.from_pretrained(_readable(resolved), trust_remote_code=False)
     if not getattr(tokenizer, "is_fast", False):
         raise TypeError(f"{resolved.name}: a fast tokenizer is needed to map words to tokens by character offsets.")
     return tokenizer
@@ -383,11 +377,9 @@ def load(name: str, device: str | None = None, dtype: str | None = None):
     resolved = resolve(name)
     tokenizer = load_tokenizer(resolved)
     if resolved.random_seed is None:
-        if resolved.gguf_file:  # its weights dequantised once (helpers.lm.gguf)
-            model = AutoModel.from_pretrained(gguf.dequantized(resolved.folder, resolved.gguf_file), trust_remote_code=False,
-                                              **placement(device, dtype))
-        else:
-            model = AutoModel.from_pretrained(resolved.folder, **_options(resolved), **placement(device, dtype))
+        # a GGUF file's weights as transformers dequantises them, kept once (helpers.lm.gguf)
+        folder = gguf.dequantized(resolved.folder, resolved.gguf_file) if resolved.gguf_file else resolved.folder
+        model = AutoModel.from_pretrained(folder, trust_remote_code=False, **placement(device, dtype))
         if device.type != "cuda":
             model.to(device)
     else:
