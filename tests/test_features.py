@@ -1,9 +1,11 @@
 import dataclasses
 import json
+from importlib.metadata import version
 
 import numpy as np
 import pytest
 import torch
+import transformers
 
 from helpers.lm import extraction as F
 from helpers.lm import passages as T
@@ -30,11 +32,31 @@ def test_a_gguf_models_weights_are_kept_dequantised_and_are_those_the_gguf_file_
     resolved = M.resolve("SmolLM2-135M")
     kept = M.gguf.dequantized(resolved.folder, resolved.gguf_file)  # made when the fixture loaded the model
     assert sorted(p.name for p in kept.iterdir()) == ["config.json", "model.safetensors"]
+    assert kept.name.endswith(f"-float32-transformers-{transformers.__version__}-gguf-{version('gguf')}")
     assert "quantization_config" not in json.loads((kept / "config.json").read_text())
     direct = AutoModel.from_pretrained(resolved.folder, gguf_file=resolved.gguf_file, dtype=torch.float32)
     ours, theirs = smollm[1].state_dict(), direct.state_dict()
     assert ours.keys() == theirs.keys() and len(ours) > 100
     assert all(ours[k].dtype == theirs[k].dtype == torch.float32 and torch.equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_a_converted_gguf_file_is_made_once_and_replaces_what_older_libraries_made(tmp_path, monkeypatch):
+    monkeypatch.setenv(M.gguf.CACHE_VARIABLE, str(tmp_path / "models"))
+    (tmp_path / "m.gguf").write_bytes(b"GGUF" + bytes(60))
+    made = []
+
+    def convert(options, work):
+        made.append(options["gguf_file"])
+        (work / "weights").write_text(str(len(made)))
+
+    older = M.gguf._kept(tmp_path, "m.gguf", "-float32-v1", convert, replaces="-float32-*")
+    assert M.gguf._kept(tmp_path, "m.gguf", "-float32-v1", convert, replaces="-float32-*") == older and made == ["m.gguf"]
+    tokenizer = M.gguf._kept(tmp_path, "m.gguf", "", convert)  # another kind of conversion of the same file: kept
+    newer = M.gguf._kept(tmp_path, "m.gguf", "-float32-v2", convert, replaces="-float32-*")
+    assert newer.name == "m-64-float32-v2" and (newer / "weights").read_text() == "3"
+    assert not older.exists() and tokenizer.is_dir()
+    with pytest.raises(FileNotFoundError, match="no GGUF file .*other.gguf; reinstall the package"):
+        M.gguf._kept(tmp_path, "other.gguf", "", convert)
 
 
 def tiny_folder(folder, kind: str) -> str:

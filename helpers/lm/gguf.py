@@ -8,7 +8,8 @@ and config) and :func:`dequantized` (the bare model's weights, as
 ``transformers`` dequantises them, saved as safetensors) do that once per
 file and keep the result as ordinary Hugging Face files in folders of the
 model cache (the environment variable ``HELPERS_MODEL_CACHE``, default
-``~/.cache/brain-lm-alignment``), named after the GGUF file and its size;
+``~/.cache/brain-lm-alignment``), named after the GGUF file and its size
+(the weights also after the versions of ``transformers`` and ``gguf``);
 later loads read them in a second or two, the same weights to the bit. The
 dequantised weights take four bytes a parameter on disk (0.5 GB for
 SmolLM2, 1.1 GB for Gemma 3).
@@ -45,7 +46,11 @@ def converted(folder: str | os.PathLike, gguf_file: str) -> Path:
 
 def dequantized(folder: str | os.PathLike, gguf_file: str) -> Path:
     """A folder holding the config and float32 weights of the bare model in ``folder/gguf_file`` (no language-model
-    head), as ``transformers`` dequantises them from the GGUF file, saved as safetensors (made on first use)."""
+    head), as ``transformers`` dequantises them from the GGUF file, saved as safetensors (made on first use, and
+    again under another version of ``transformers`` or ``gguf``, which do the dequantising; the older copy is then
+    removed)."""
+    from importlib.metadata import version
+
     import torch
     from safetensors.torch import save_file
     from transformers import AutoModel
@@ -58,12 +63,14 @@ def dequantized(folder: str | os.PathLike, gguf_file: str) -> Path:
         del config.quantization_config  # the weights saved are plain float32, read without the GGUF file
         config.save_pretrained(work)
 
-    return _kept(folder, gguf_file, "-float32", convert)
+    made_by = f"transformers-{version('transformers')}-gguf-{version('gguf')}"
+    return _kept(folder, gguf_file, f"-float32-{made_by}", convert, replaces="-float32-*")
 
 
-def _kept(folder: str | os.PathLike, gguf_file: str, suffix: str, convert) -> Path:
+def _kept(folder: str | os.PathLike, gguf_file: str, suffix: str, convert, replaces: str | None = None) -> Path:
     """The folder of the model cache where ``convert(options, work)`` has written what it makes of
-    ``folder/gguf_file``: made once, in a temporary folder renamed when it is complete, under a lock."""
+    ``folder/gguf_file``: made once, in a temporary folder renamed when it is complete, under a lock. Once it is
+    made, the other folders of that file whose suffix matches the pattern ``replaces`` are removed."""
     source = Path(folder) / gguf_file
     if not source.is_file():
         raise FileNotFoundError(f"no GGUF file {source}; reinstall the package that ships it, or pass the folder that holds it.")
@@ -80,6 +87,9 @@ def _kept(folder: str | os.PathLike, gguf_file: str, suffix: str, convert) -> Pa
             os.replace(work, target)  # complete: the folder appears at once
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        for older in target.parent.glob(f"{source.stem}-{source.stat().st_size}{replaces}") if replaces else ():
+            if older.is_dir() and older != target:
+                shutil.rmtree(older, ignore_errors=True)
     return target
 
 
