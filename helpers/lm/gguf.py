@@ -60,7 +60,8 @@ def dequantized(folder: str | os.PathLike, gguf_file: str) -> Path:
         save_file({name: weight.contiguous() for name, weight in model.state_dict().items()}, work / "model.safetensors",
                   metadata={"format": "pt"})
         config = model.config
-        del config.quantization_config  # the weights saved are plain float32, read without the GGUF file
+        if hasattr(config, "quantization_config"):  # the weights saved are plain float32, read without the GGUF file
+            del config.quantization_config
         config.save_pretrained(work)
 
     made_by = f"transformers-{version('transformers')}-gguf-{version('gguf')}"
