@@ -61,6 +61,17 @@ def test_csls_neighbourhoods_wider_than_a_side_average_all_of_it():
         R.csls(q, c, 0, ref)
 
 
+def test_csls_reads_a_cosine_matrix_given_to_it_and_refuses_one_of_other_queries():
+    rng = np.random.default_rng(13)
+    q, c, ref = rng.standard_normal((6, 4)), rng.standard_normal((9, 4)), rng.standard_normal((8, 4))
+    given = R.cosine(q, c)
+    assert np.array_equal(R.csls(q, c, 3, ref, similarity=given), R.csls(q, c, 3, ref))  # the same bits
+    shifted = R.csls(q, c, 3, ref, similarity=given + 1.0)  # what is given is used: 2 (s + 1) - (r_t + 1) - r_s
+    np.testing.assert_allclose(shifted, R.csls(q, c, 3, ref) + 1.0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"similarity must be cosine\(queries, candidates\), shape \(6, 9\); got shape \(5, 9\)"):
+        R.csls(q, c, 3, ref, similarity=given[:5])
+
+
 def test_hit_rates_count_ranks_and_share_ties():
     scores = np.array([[0.9, 0.5, 0.1], [0.9, 0.5, 0.1], [0.2, 0.2, 0.2]])
     hits = R.hit_rates(scores, np.array([0, 1, 2]), ks=[1, 2, 3])

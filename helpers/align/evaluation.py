@@ -189,8 +189,9 @@ def retrieval_scores(
     rows = []
     for fold, test, pool, correct, queries, reference, alpha in folds:
         draws, draw_types = _type_bootstrap(occurrence_types[test], n_bootstrap, [seed, fold])  # the same for both retrievals
-        for method, score in (("csls", lambda q, c: R.csls(q, c, neighbours, reference)), ("cosine", R.cosine)):
-            scores = score(queries, lm[pool])
+        similarity = R.cosine(queries, lm[pool])  # ranks by itself, and is the first term of CSLS
+        for method, scores in (("csls", R.csls(queries, lm[pool], neighbours, reference, similarity)),
+                               ("cosine", similarity)):
             hits = R.hit_rates(scores, correct, ks)
             null = R.permutation_chance(scores, correct, ks)
             for k in ks:

@@ -34,7 +34,8 @@ def _mean_top(similarity: np.ndarray, k: int, axis: int) -> np.ndarray:
     return np.take(top, np.arange(k), axis=axis).mean(axis=axis)
 
 
-def csls(queries: np.ndarray, candidates: np.ndarray, neighbours: int = 10, reference: np.ndarray | None = None) -> np.ndarray:
+def csls(queries: np.ndarray, candidates: np.ndarray, neighbours: int = 10, reference: np.ndarray | None = None,
+         similarity: np.ndarray | None = None) -> np.ndarray:
     """Cross-domain similarity local scaling (Conneau et al. 2018), as MUSE's ``csls_knn_<K>`` scores.
 
     ``CSLS(q, c) = 2 cos(q, c) - r_T(q) - r_S(c)``, where ``r_T(q)`` is the
@@ -46,10 +47,19 @@ def csls(queries: np.ndarray, candidates: np.ndarray, neighbours: int = 10, refe
     that are close to everything. A side with fewer than ``K`` rows (few
     candidates, or a small reference) averages over all of its rows, so
     ``K`` larger than both gives plain ``2 cos`` minus the two mean cosines.
+    ``similarity``: ``cosine(queries, candidates)`` where the caller has it
+    already (a nearest-neighbour ranking of the same queries), so it is not
+    computed twice.
     """
     if neighbours < 1:
         raise ValueError(f"neighbours must be >= 1, got {neighbours}.")
-    sim = cosine(queries, candidates)
+    if similarity is None:
+        sim = cosine(queries, candidates)
+    elif np.shape(similarity) != (len(queries), len(candidates)):
+        raise ValueError(f"similarity must be cosine(queries, candidates), shape {(len(queries), len(candidates))}; "
+                         f"got shape {np.shape(similarity)}.")
+    else:
+        sim = np.asarray(similarity)
     r_t = _mean_top(sim, neighbours, axis=1)
     r_s = _mean_top(sim if reference is None else cosine(reference, candidates), neighbours, axis=0)
     return 2 * sim - r_t[:, None] - r_s[None, :]
