@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from helpers.brain.reduction import pca
+from helpers.brain import reduction
+from helpers.brain.reduction import Decompositions, pca
 from helpers.brain.smoothing import word_weights
 from helpers.brain.vectors import rows_used, word_vectors
 from helpers.data.recording import SentenceRecording
@@ -38,6 +39,33 @@ def test_pca_signs_by_the_largest_loading_or_the_largest_score():
     assert not np.allclose(loadings, scores)  # the two rules disagree on some component here
     with pytest.raises(ValueError, match=r"signs must be one of \('loadings', 'scores'\), got 'svd'"):
         pca(x, 2, signs="svd")
+
+
+def test_pca_at_several_widths_is_one_svd_and_the_same_bits_as_each_made_alone(monkeypatch):
+    x = np.random.default_rng(5).standard_normal((40, 12)).astype(np.float32)
+    calls = []
+    svd = np.linalg.svd
+    monkeypatch.setattr(np.linalg, "svd", lambda *a, **k: calls.append(1) or svd(*a, **k))
+    monkeypatch.setattr(reduction, "SVDS", Decompositions(2**20))
+    narrow, wide = pca(x, 3), pca(x, 8)
+    assert len(calls) == 1 and np.array_equal(narrow, wide[:, :3])
+    monkeypatch.setattr(reduction, "SVDS", Decompositions(2**20))  # nothing kept: the wider one alone
+    assert np.array_equal(pca(x, 8), wide) and len(calls) == 2
+    pca(x[:30], 3)  # other rows, another SVD
+    assert len(calls) == 3
+
+
+def test_kept_decompositions_are_read_only_and_only_the_latest_stay_past_the_limit():
+    kept, a = Decompositions(limit=100), np.arange(6.0).reshape(2, 3)
+    made = kept.get("double", a, lambda: (2 * a,))
+    assert kept.get("double", a.copy(), lambda: pytest.fail("made again")) is made  # the same bytes, not the same object
+    with pytest.raises(ValueError, match="read-only"):
+        made[0][0, 0] = 1.0  # whoever reads a kept result cannot change it for the next reader
+    other = kept.get("double", a.T, lambda: (2 * a.T,))  # another shape: another key
+    assert other[0].shape == (3, 2)
+    kept.get("double", a + 1, lambda: (np.zeros(20),))  # 160 bytes: over the limit, the older ones go
+    assert len(kept._kept) == 1
+    assert kept.get("double", a, lambda: (3 * a,))[0][0, 1] == 3.0  # made again once it was dropped
 
 
 def test_rows_used_are_the_trs_with_weight_for_those_words():

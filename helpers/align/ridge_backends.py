@@ -8,13 +8,13 @@ a GPU (:class:`_Torch`, PyTorch imported only when asked for).
 
 from __future__ import annotations
 
-import hashlib
 import warnings
-from collections import OrderedDict
 
 import numpy as np
 from scipy import linalg
 from scipy.linalg import blas
+
+from ..brain.reduction import Decompositions
 
 BACKENDS = ("numpy", "torch", "torch_cuda", "auto")
 KEPT_BYTES = 256 * 2**20  # the NumPy backend's decompositions kept for reuse (:class:`_Numpy`)
@@ -61,35 +61,18 @@ def get_backend(name: str):
 class _Numpy:
     """NumPy arrays, SciPy's LAPACK (``eigh`` with the ``evd`` driver, ``qr``, Cholesky ``solve``) and BLAS ``trmm``.
 
-    ``eigh`` and ``qr`` keep their last results (up to :data:`KEPT_BYTES`),
-    read-only, by the bytes of the matrix they were given: a matrix seen
-    again gets the decomposition already made. Fitted to one model layer at
-    a time, every layer of a model has the same brain side, whose
-    decompositions (each inner fold's Gram matrix, its validation rows) are
-    most of a fit's work.
+    ``eigh`` and ``qr`` keep their results (:class:`~helpers.brain.reduction.Decompositions`,
+    up to :data:`KEPT_BYTES`) by the bytes of the matrix they were given.
+    Fitted to one model layer at a time, every layer of a model has the
+    same brain side, whose decompositions (each inner fold's Gram matrix,
+    its validation rows) are most of a fit's work.
     """
 
     name = "numpy"
     float32, float64 = np.float32, np.float64
 
     def __init__(self):
-        self._kept: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
-
-    def _reused(self, kind: str, a: np.ndarray, make) -> tuple[np.ndarray, ...]:
-        """``make()``, or what it returned before for a matrix with the bytes of ``a`` (read before ``make``
-        may overwrite it)."""
-        a = np.ascontiguousarray(a)
-        key = (kind, a.shape, a.dtype.str, hashlib.blake2b(a.data, digest_size=20).digest())
-        if key in self._kept:
-            self._kept.move_to_end(key)
-            return self._kept[key]
-        made = tuple(make())
-        for part in made:
-            part.flags.writeable = False
-        self._kept[key] = made
-        while sum(p.nbytes for parts in self._kept.values() for p in parts) > KEPT_BYTES and len(self._kept) > 1:
-            self._kept.popitem(last=False)
-        return made
+        self.kept = Decompositions(KEPT_BYTES)
 
     def asarray(self, a):
         """A NumPy array (or anything ``np.asarray`` takes) as this backend's array, dtype kept."""
@@ -139,11 +122,11 @@ class _Numpy:
             values, vectors = linalg.eigh(a, overwrite_a=overwrite, check_finite=False, driver="evd")
             return np.maximum(values, 0.0), vectors
 
-        return self._reused("eigh", a, make)
+        return self.kept.get("eigh", a, make)
 
     def qr(self, a):
         """The economic QR decomposition (read-only)."""
-        return self._reused("qr", a, lambda: linalg.qr(a, mode="economic", check_finite=False))
+        return self.kept.get("qr", a, lambda: linalg.qr(a, mode="economic", check_finite=False))
 
     def fortran(self, a):
         return np.asfortranarray(a)

@@ -13,9 +13,43 @@ about zero (min-max) follows.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import numpy as np
 
 SIGNS = ("loadings", "scores")  # what decides each component's sign: its largest loading, or its largest score
+
+
+class Decompositions:
+    """Decompositions of matrices made in this process, kept read-only by the bytes of the matrix (the most
+    recently used, up to ``limit`` bytes), so that a matrix seen again gets the one already made: LAPACK,
+    with the same number of threads, would make the same bits again. The PCA of one recording at several
+    widths, or of one model layer for several subjects, is one SVD; the ridge fits of a model's layers
+    share the brain side's decompositions (:mod:`helpers.align.ridge_backends`)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._kept: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
+
+    def get(self, kind: str, a: np.ndarray, make) -> tuple[np.ndarray, ...]:
+        """``make()`` (a tuple of arrays), or what it returned before for a matrix with the bytes of ``a``
+        (read before ``make`` may overwrite ``a``)."""
+        a = np.ascontiguousarray(a)
+        key = (kind, a.shape, a.dtype.str, hashlib.blake2b(a.data, digest_size=20).digest())
+        if key in self._kept:
+            self._kept.move_to_end(key)
+            return self._kept[key]
+        made = tuple(make())
+        for part in made:
+            part.flags.writeable = False
+        self._kept[key] = made
+        while sum(p.nbytes for parts in self._kept.values() for p in parts) > self.limit and len(self._kept) > 1:
+            self._kept.popitem(last=False)
+        return made
+
+
+SVDS = Decompositions(256 * 2**20)  # the SVDs behind :func:`pca`
 
 
 def pca(x: np.ndarray, n_components: int, fit_rows: np.ndarray | None = None, signs: str = "loadings") -> np.ndarray:
@@ -40,7 +74,8 @@ def pca(x: np.ndarray, n_components: int, fit_rows: np.ndarray | None = None, si
             f"{n_components}; ask for fewer components (scenario field brain_dims)."
         )
     mean = fitted.mean(axis=0, dtype=np.float64).astype(x.dtype)
-    u, _, vt = np.linalg.svd(fitted - mean, full_matrices=False)
+    centred = fitted - mean
+    u, _, vt = SVDS.get("svd", centred, lambda: np.linalg.svd(centred, full_matrices=False))
     u, vt, at = u[:, :n_components], vt[:n_components], np.arange(n_components)
     pivots = vt[at, np.argmax(np.abs(vt), axis=1)] if signs == "loadings" else u[np.argmax(np.abs(u), axis=0), at]
     flip = np.where(pivots < 0, -1.0, 1.0)
