@@ -85,3 +85,14 @@ def test_sentence_words_draw_on_their_sentences():
     assert words.tolist() == ["The", "owl", "flew.", "It", "was", "late.", "Night", "fell."]
     np.testing.assert_array_equal(rows_used(rec, {}, np.isin(words, ["owl", "fell."])), [True, False, True])
     np.testing.assert_array_equal(word_vectors(rec, rec.data, {})[[0, 3, 7]], rec.data[[0, 1, 2]])
+
+
+def test_kept_decompositions_serve_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    kept = Decompositions(limit=40 * 96)  # room for 40 of the 100 matrices: threads add and drop entries together
+    matrices = [np.full((3, 4), float(i)) for i in range(100)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda m: kept.get("twice", m, lambda: (2 * m,))[0], matrices * 20))
+    assert all(np.array_equal(r, 2 * m) for r, m in zip(results, matrices * 20))
+    assert len(kept._kept) <= 40

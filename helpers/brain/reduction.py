@@ -14,6 +14,7 @@ about zero (min-max) follows.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -31,21 +32,24 @@ class Decompositions:
     def __init__(self, limit: int):
         self.limit = limit
         self._kept: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
+        self._lock = threading.Lock()  # cells computed in threads of one process (a Dask worker's) share a store
 
     def get(self, kind: str, a: np.ndarray, make) -> tuple[np.ndarray, ...]:
         """``make()`` (a tuple of arrays), or what it returned before for a matrix with the bytes of ``a``
         (read before ``make`` may overwrite ``a``)."""
         a = np.ascontiguousarray(a)
         key = (kind, a.shape, a.dtype.str, hashlib.blake2b(a.data, digest_size=20).digest())
-        if key in self._kept:
-            self._kept.move_to_end(key)
-            return self._kept[key]
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
         made = tuple(make())
         for part in made:
             part.flags.writeable = False
-        self._kept[key] = made
-        while sum(p.nbytes for parts in self._kept.values() for p in parts) > self.limit and len(self._kept) > 1:
-            self._kept.popitem(last=False)
+        with self._lock:
+            self._kept[key] = made
+            while sum(p.nbytes for parts in self._kept.values() for p in parts) > self.limit and len(self._kept) > 1:
+                self._kept.popitem(last=False)
         return made
 
 
