@@ -1,8 +1,10 @@
 """The legibility rules every figure of the book is held to (helpers.plots.style.problems)."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
+from helpers import plots
 from helpers.plots import style
 
 
@@ -50,3 +52,13 @@ def test_a_squashed_panel_is_named_and_a_legend_below_no_longer_squashes_one():
     assert style.problems(fig) == []
     assert fig.get_size_inches()[1] == pytest.approx(2.6 + 0.1 + 0.24 * 4)
     assert axes[0].get_window_extent(fig.canvas.get_renderer()).height / fig.dpi > 1.5
+
+
+def test_the_layer_similarity_figure_draws_the_matrix_it_is_given_and_refuses_hidden_states():
+    matrix = np.array([[1.0, 0.5, -0.2], [0.5, 1.0, 0.1], [-0.2, 0.1, 1.0]])
+    fig = plots.layer_similarity(matrix, title="three layers")
+    assert np.array_equal(fig.axes[0].images[0].get_array(), matrix)  # drawn as given, nothing recomputed
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"square \(layers x layers\) matrix, got shape \(3, 5, 4\); "
+                                         r"pass statistics.layer_similarity\(vectors\)"):
+        plots.layer_similarity(np.zeros((3, 5, 4)))  # hidden states, as the figure took them before

@@ -7,7 +7,6 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ..align.statistics import lag_similarity
-from ..align.statistics import layer_similarity as layer_cosines
 from .style import COLUMN_IN, legible
 
 
@@ -29,11 +28,15 @@ def neighbour_similarity(vectors: np.ndarray, max_lag: int = 20, title: str = ""
 
 
 @legible
-def layer_similarity(vectors: np.ndarray, title: str = "") -> plt.Figure:
-    """Mean cosine, over word occurrences, between the centred hidden states of every pair of layers."""
-    sim = layer_cosines(vectors)  # helpers.align.statistics.layer_similarity
+def layer_similarity(similarity: np.ndarray, title: str = "") -> plt.Figure:
+    """The mean cosine between the hidden states of every pair of layers (a ``(layers, layers)`` matrix of
+    :func:`helpers.align.statistics.layer_similarity`), as an image."""
+    similarity = np.asarray(similarity)
+    if similarity.ndim != 2 or similarity.shape[0] != similarity.shape[1]:
+        raise ValueError(f"layer_similarity draws a square (layers x layers) matrix, got shape {similarity.shape}; "
+                         "pass statistics.layer_similarity(vectors).")
     fig, ax = plt.subplots(figsize=(5.0, 3.9))
-    image = ax.imshow(sim, vmin=-1, vmax=1, cmap="RdBu_r")
+    image = ax.imshow(similarity, vmin=-1, vmax=1, cmap="RdBu_r")
     fig.colorbar(image, ax=ax, label="mean cosine\n(same word, two layers)")
     ax.set_xlabel("layer")
     ax.set_ylabel("layer")
