@@ -63,8 +63,11 @@ def test_kept_decompositions_are_read_only_and_only_the_latest_stay_past_the_lim
         made[0][0, 0] = 1.0  # whoever reads a kept result cannot change it for the next reader
     other = kept.get("double", a.T, lambda: (2 * a.T,))  # another shape: another key
     assert other[0].shape == (3, 2)
-    kept.get("double", a + 1, lambda: (np.zeros(20),))  # 160 bytes: over the limit, the older ones go
+    kept.get("double", a + 1, lambda: (np.zeros(10),))  # 80 bytes: with the others over the limit, the older ones go
     assert len(kept._kept) == 1
+    big = kept.get("double", a + 2, lambda: (np.zeros(20),))  # 160 bytes, more than the whole store: not kept
+    assert big[0].shape == (20,) and len(kept._kept) == 1
+    assert kept.get("double", a + 2, lambda: (np.ones(20),))[0][0] == 1.0  # so it is made again
     assert kept.get("double", a, lambda: (3 * a,))[0][0, 1] == 3.0  # made again once it was dropped
 
 

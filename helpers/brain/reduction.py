@@ -24,10 +24,11 @@ SIGNS = ("loadings", "scores")  # what decides each component's sign: its larges
 
 class Decompositions:
     """Decompositions of matrices made in this process, kept read-only by the bytes of the matrix (the most
-    recently used, up to ``limit`` bytes), so that a matrix seen again gets the one already made: LAPACK,
-    with the same number of threads, would make the same bits again. The PCA of one recording at several
-    widths, or of one model layer for several subjects, is one SVD; the ridge fits of a model's layers
-    share the brain side's decompositions (:mod:`helpers.align.ridge_backends`)."""
+    recently used, up to ``limit`` bytes in all; one larger than that is not kept), so that a matrix seen
+    again gets the one already made: LAPACK, with the same number of threads, would make the same bits
+    again. The PCA of one recording at several widths, or of one model layer for several subjects, is one
+    SVD; the ridge fits of a model's layers share the brain side's decompositions
+    (:mod:`helpers.align.ridge_backends`)."""
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -46,10 +47,12 @@ class Decompositions:
         made = tuple(make())
         for part in made:
             part.flags.writeable = False
+        if sum(part.nbytes for part in made) > self.limit:  # larger than the whole store: returned, not kept
+            return made
         with self._lock:
             self._kept[key] = made
-            while sum(p.nbytes for parts in self._kept.values() for p in parts) > self.limit and len(self._kept) > 1:
-                self._kept.popitem(last=False)
+            while sum(p.nbytes for parts in self._kept.values() for p in parts) > self.limit:
+                self._kept.popitem(last=False)  # the oldest first: the one just kept fits on its own
         return made
 
 
