@@ -357,7 +357,7 @@ def test_the_long_chapters_start_right_after_procrustes_whose_tables_they_share(
     assert book.start_order([Path("a.ipynb"), Path("b.ipynb")]) == [Path("a.ipynb"), Path("b.ipynb")]
 
 
-def test_each_kernel_gets_its_share_of_the_cores(monkeypatch):
+def test_each_kernel_gets_its_share_of_the_cores_and_the_allocator_settings(monkeypatch):
     monkeypatch.setattr(book.os, "cpu_count", lambda: 8)
     for name in book.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -365,5 +365,11 @@ def test_each_kernel_gets_its_share_of_the_cores(monkeypatch):
     assert book.kernel_environment(16)["OPENBLAS_NUM_THREADS"] == "1"
     monkeypatch.setenv("MKL_NUM_THREADS", "3")  # set by the user: kept
     assert book.kernel_environment(2)["MKL_NUM_THREADS"] == "3"
+    for name in book.ALLOCATOR:
+        monkeypatch.delenv(name, raising=False)
+    assert book.kernel_environment(2)["MALLOC_TRIM_THRESHOLD_"] == str(2**30)
+    assert book.kernel_environment(2)["MALLOC_MMAP_THRESHOLD_"] == str(2**28)
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    assert book.kernel_environment(2)["MALLOC_MMAP_THRESHOLD_"] == "131072"
     with pytest.raises(ValueError, match="at least 1"):
         book.build("smoke", out=Path("unused"), jobs=0)

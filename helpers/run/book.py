@@ -195,16 +195,22 @@ def default_jobs() -> int:
 
 # The variables BLAS libraries and torch read for their thread count.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# glibc's allocator, told to keep freed memory for the next array rather than hand it back to the system and
+# fault fresh pages in again: a kernel's arrays (a fold's brain rows, a cosine matrix) are made and freed
+# thousands of times. Less system time, the same bits (benchmarks/allocator.py); other C libraries ignore them.
+ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 
 
 def kernel_environment(jobs: int) -> dict[str, str]:
-    """What the chapters' kernels get in their environment: :data:`QUIET`, and each its share of the cores.
+    """What the chapters' kernels get in their environment: :data:`QUIET`, :data:`ALLOCATOR`, and each its
+    share of the cores.
 
     With ``jobs`` kernels side by side, each gets ``cores // jobs`` threads
-    for BLAS and torch (a thread count the environment already sets is kept).
+    for BLAS and torch. A value the environment already sets is kept.
     """
     threads = str(max(1, (os.cpu_count() or 1) // jobs))
-    return {**QUIET, **{name: os.environ.get(name, threads) for name in THREAD_VARIABLES}}
+    wanted = {**ALLOCATOR, **{name: threads for name in THREAD_VARIABLES}}
+    return {**QUIET, **{name: os.environ.get(name, value) for name, value in wanted.items()}}
 
 
 def execute(source: Path, target: Path, parameters: dict, progress: bool) -> tuple[float, float, str]:
