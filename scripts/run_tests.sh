@@ -11,4 +11,6 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "could not install chromium: the browser test will be skipped" >&2
 fi
 export MPLBACKEND=Agg
+# The allocator settings the book gives its chapters' kernels (helpers.run.book.ALLOCATOR), for the tests' own process.
+export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824
 exec .venv/bin/python -m pytest "$@"

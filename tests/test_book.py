@@ -373,3 +373,5 @@ def test_each_kernel_gets_its_share_of_the_cores_and_the_allocator_settings(monk
     assert book.kernel_environment(2)["MALLOC_MMAP_THRESHOLD_"] == "131072"
     with pytest.raises(ValueError, match="at least 1"):
         book.build("smoke", out=Path("unused"), jobs=0)
+    exported = re.search(r"^export (MALLOC_.*)$", (ROOT / "scripts" / "run_tests.sh").read_text(), re.M).group(1)
+    assert dict(item.split("=") for item in exported.split()) == book.ALLOCATOR  # the tests' process runs as the kernels
