@@ -353,7 +353,7 @@ def test_chapters_run_side_by_side_and_the_one_that_fails_is_named(tmp_path, cap
 
 def test_the_long_chapters_start_right_after_procrustes_whose_tables_they_share():
     order = [c.stem for c in book.start_order(book.notebooks())]
-    assert order == CHAPTERS[:4] + ["09_controls", "07_scaling"] + CHAPTERS[4:6] + ["08_layers"]
+    assert order == CHAPTERS[:4] + ["07_scaling", "09_controls"] + CHAPTERS[4:6] + ["08_layers"]
     assert book.start_order([Path("a.ipynb"), Path("b.ipynb")]) == [Path("a.ipynb"), Path("b.ipynb")]
 
 

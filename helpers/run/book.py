@@ -48,12 +48,12 @@ def notebooks() -> list[Path]:
 
 
 # The longest chapters after the Procrustes chapter, longest first (measured on the default book).
-LONG_CHAPTERS = ("controls", "scaling")
+LONG_CHAPTERS = ("scaling", "controls")
 
 
 def start_order(chapters: list[Path]) -> list[Path]:
     """The order chapters start in when they run side by side: reading order, but the longest chapters
-    (:data:`LONG_CHAPTERS`: the controls, then the scaling chapter) right after the Procrustes chapter. They
+    (:data:`LONG_CHAPTERS`: the scaling chapter, then the controls) right after the Procrustes chapter. They
     need its tables first, so they make those tables together (:meth:`helpers.run.cache.Cache.tables`), and no
     long chapter is left to run alone at the end."""
     long = [c for suffix in LONG_CHAPTERS for c in chapters if c.stem.endswith(suffix)]
