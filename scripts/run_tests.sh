@@ -13,4 +13,6 @@ fi
 export MPLBACKEND=Agg
 # The allocator settings the book gives its chapters' kernels (helpers.run.book.ALLOCATOR), for the tests' own process.
 export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824
-exec .venv/bin/python -m pytest "$@"
+# Tests run on as many workers as the book runs chapters side by side, a module on one worker (tests/conftest.py);
+# `-n 0` after the script runs them in this process.
+exec .venv/bin/python -m pytest -n auto --dist loadgroup "$@"

@@ -10,6 +10,24 @@ from helpers.plots.style import STRICT
 # column with text of 9 pt or more: a figure that does not is an error naming it (helpers.plots.style.legible).
 os.environ[STRICT] = "1"
 
+# The modules whose tests read the smoke book (the session fixture ``site``), which one worker builds.
+SMOKE_BOOK_MODULES = {"test_book", "test_browser", "test_cells", "test_controls"}
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (``scripts/run_tests.sh``): as many workers as the book runs chapters side by side."""
+    from helpers.run.book import default_jobs
+
+    return default_jobs()
+
+
+def pytest_collection_modifyitems(config, items):
+    """With ``--dist loadgroup``, each module's tests run on one worker, so a module's fixtures are made once; the
+    modules that read the smoke book form one group, so it is built once."""
+    for item in items:
+        module = item.path.stem
+        item.add_marker(pytest.mark.xdist_group("smoke_book" if module in SMOKE_BOOK_MODULES else module))
+
 
 def make_recording(onsets, tr_times=None, runs=None, n_voxels=5, seed=0, words=None, tr=2.0):
     """A small valid recording with random data."""
