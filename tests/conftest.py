@@ -21,6 +21,7 @@ def pytest_xdist_auto_num_workers(config):
     return default_jobs()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """With ``--dist loadgroup``, each module's tests run on one worker, so a module's fixtures are made once; the
     modules that read the smoke book form one group, so it is built once."""
