@@ -354,7 +354,9 @@ def layer_similarity(vectors: np.ndarray) -> np.ndarray:
     ``vectors`` has shape ``(layers, occurrences, dimensions)``; each layer's
     rows are centred, then scaled to unit length.
     """
-    unit = np.stack([_centred_unit(v) for v in vectors]).reshape(len(vectors), -1)  # (layers, occurrences x dims)
+    unit = np.empty((len(vectors), vectors[0].size))  # (layers, occurrences x dims), filled a layer at a time
+    for layer, v in enumerate(vectors):
+        unit[layer] = _centred_unit(v).ravel()
     return unit @ unit.T / vectors.shape[1]
 
 

@@ -19,15 +19,18 @@ def word_across_layers(vectors: np.ndarray, word: int) -> pd.DataFrame:
     """
     v = vectors[:, word].astype(np.float64)
     unit = v / np.linalg.norm(v, axis=1, keepdims=True)
-    others = np.delete(vectors, word, axis=1).astype(np.float64)
-    others /= np.linalg.norm(others, axis=2, keepdims=True)
+    mean_cosine = np.empty(len(v))
+    for layer, states in enumerate(vectors):  # a layer at a time: float64 copies of all layers would not be small
+        others = np.delete(states, word, axis=0).astype(np.float64)
+        others /= np.linalg.norm(others, axis=1, keepdims=True)
+        mean_cosine[layer] = np.einsum("ld,lnd->l", unit[layer, None], others[None])[0] / len(others)
     return pd.DataFrame(
         {
             "layer": np.arange(len(v)),
             "norm": np.linalg.norm(v, axis=1),
             "cosine with previous layer": np.r_[np.nan, np.sum(unit[1:] * unit[:-1], axis=1)],
             "cosine with embedding layer": unit @ unit[0],
-            "mean cosine with other words": np.einsum("ld,lnd->l", unit, others) / others.shape[1],
+            "mean cosine with other words": mean_cosine,
         }
     )
 
