@@ -15,4 +15,4 @@ export MPLBACKEND=Agg
 export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824
 # Tests run on as many workers as the book runs chapters side by side, a module on one worker (tests/conftest.py);
 # `-n 0` after the script runs them in this process.
-exec .venv/bin/python -m pytest -n auto --dist loadgroup "$@"
+exec .venv/bin/python -m pytest -n auto --dist loadfile --no-loadscope-reorder "$@"

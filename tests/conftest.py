@@ -10,8 +10,12 @@ from helpers.plots.style import STRICT
 # column with text of 9 pt or more: a figure that does not is an error naming it (helpers.plots.style.legible).
 os.environ[STRICT] = "1"
 
-# The modules whose tests read the smoke book (the session fixture ``site``), which one worker builds.
-SMOKE_BOOK_MODULES = {"test_book", "test_browser", "test_cells", "test_controls"}
+# The smoke book (the session fixture ``site``, several minutes) is built by the first test that asks for it; with
+# several workers (scripts/run_tests.sh runs pytest-xdist, a module to a worker) the others wait for it and read it.
+# Its builder's module runs first and the modules that only read it run last, so a second worker spends the build
+# on the modules that do not need it.
+SMOKE_BOOK_BUILDER = "test_book"
+SMOKE_BOOK_READERS = ("test_browser", "test_cells", "test_controls")
 
 
 def pytest_xdist_auto_num_workers(config):
@@ -21,13 +25,13 @@ def pytest_xdist_auto_num_workers(config):
     return default_jobs()
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """With ``--dist loadgroup``, each module's tests run on one worker, so a module's fixtures are made once; the
-    modules that read the smoke book form one group, so it is built once."""
-    for item in items:
+    """The smoke book's builder first, the modules that read it last; each module's tests in their own order."""
+    def place(item) -> int:
         module = item.path.stem
-        item.add_marker(pytest.mark.xdist_group("smoke_book" if module in SMOKE_BOOK_MODULES else module))
+        return 0 if module == SMOKE_BOOK_BUILDER else 2 if module in SMOKE_BOOK_READERS else 1
+
+    items.sort(key=place)
 
 
 def make_recording(onsets, tr_times=None, runs=None, n_voxels=5, seed=0, words=None, tr=2.0):
@@ -64,13 +68,15 @@ def changed(variables: dict, change: dict) -> dict:
 def site(tmp_path_factory):
     """The whole book built on the small ``smoke`` scenario; the folder of its HTML pages.
 
-    Built once per test session and shared by ``test_book.py`` and
-    ``test_browser.py``. To check a book already built with
-    ``python -m helpers.run.book --scenario smoke --out FOLDER`` instead of
-    building one (several minutes), set ``SMOKE_BOOK=FOLDER``.
+    Built once per test session, by whichever worker asks first (the others
+    wait for it), and shared by ``test_book.py``, ``test_browser.py``,
+    ``test_cells.py`` and ``test_controls.py``. To check a book already built
+    with ``python -m helpers.run.book --scenario smoke --out FOLDER`` instead
+    of building one (several minutes), set ``SMOKE_BOOK=FOLDER``.
     """
-    import os
     from pathlib import Path
+
+    from filelock import FileLock
 
     from helpers.run import book
 
@@ -78,5 +84,11 @@ def site(tmp_path_factory):
         built = Path(os.environ["SMOKE_BOOK"]).resolve() / "html"
         assert (built / "index.html").exists(), f"SMOKE_BOOK={os.environ['SMOKE_BOOK']} holds no built book (html/index.html)"
         return built
-    out = tmp_path_factory.mktemp("book")
-    return book.build("smoke", {"cache_dir": str(out / "cache")}, out).parent
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker has its own folder; their parent is the session's
+        shared = shared.parent
+    out = shared / "smoke_book"
+    with FileLock(shared / "smoke_book.lock"):
+        if not (out / "html" / "index.html").exists():  # a build that failed left none: build again, and fail again
+            return book.build("smoke", {"cache_dir": str(out / "cache")}, out).parent
+    return out / "html"
