@@ -1,10 +1,16 @@
 import os
 
-import numpy as np
+# Under pytest-xdist, each worker gets its share of the cores for BLAS and torch, as the book's kernels do (set before
+# numpy loads its BLAS; a count the environment already sets is kept): threads beyond the cores wait on each other.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+
+import numpy as np  # noqa: E402
 import pytest
 
-from helpers.data.recording import Recording
-from helpers.plots.style import STRICT
+from helpers.data.recording import Recording  # noqa: E402
+from helpers.plots.style import STRICT  # noqa: E402
 
 # Every figure drawn in the tests, and in the books they build (kernels inherit the environment), must fit the book's
 # column with text of 9 pt or more: a figure that does not is an error naming it (helpers.plots.style.legible).
