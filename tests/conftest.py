@@ -2,6 +2,7 @@ import os
 
 # Under pytest-xdist, each worker gets its share of the cores for BLAS and torch, as the book's kernels do (set before
 # numpy loads its BLAS; a count the environment already sets is kept): threads beyond the cores wait on each other.
+# The names are helpers.run.book.THREAD_VARIABLES, spelled out here because importing helpers loads numpy.
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_name, str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
