@@ -1,17 +1,10 @@
 import os
 
-# Under pytest-xdist, each worker gets its share of the cores for BLAS and torch, as the book's kernels do (set before
-# numpy loads its BLAS; a count the environment already sets is kept): threads beyond the cores wait on each other.
-# The names are helpers.run.book.THREAD_VARIABLES, spelled out here because importing helpers loads numpy.
-if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
-    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(_name, str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
-
-import numpy as np  # noqa: E402
+import numpy as np
 import pytest
 
-from helpers.data.recording import Recording  # noqa: E402
-from helpers.plots.style import STRICT  # noqa: E402
+from helpers.data.recording import Recording
+from helpers.plots.style import STRICT
 
 # Every figure drawn in the tests, and in the books they build (kernels inherit the environment), must fit the book's
 # column with text of 9 pt or more: a figure that does not is an error naming it (helpers.plots.style.legible).
@@ -26,10 +19,15 @@ SMOKE_BOOK_READERS = ("test_browser", "test_cells", "test_controls")
 
 
 def pytest_xdist_auto_num_workers(config):
-    """``-n auto`` (``scripts/run_tests.sh``): as many workers as the book runs chapters side by side."""
-    from helpers.run.book import default_jobs
+    """``-n auto`` (``scripts/run_tests.sh``): as many workers as the book runs chapters side by side, each with its
+    share of the cores for BLAS and torch as a kernel of the book gets it (the workers start with this process's
+    environment; a count it already sets is kept): threads beyond the cores wait on each other."""
+    from helpers.run import book
 
-    return default_jobs()
+    workers = book.default_jobs()
+    share = book.kernel_environment(workers)
+    os.environ.update({name: share[name] for name in book.THREAD_VARIABLES})
+    return workers
 
 
 def pytest_collection_modifyitems(config, items):

@@ -20,7 +20,9 @@ def word_across_layers(vectors: np.ndarray, word: int) -> pd.DataFrame:
     v = vectors[:, word].astype(np.float64)
     unit = v / np.linalg.norm(v, axis=1, keepdims=True)
     mean_cosine = np.empty(len(v))
-    for layer, states in enumerate(vectors):  # a layer at a time: float64 copies of all layers would not be small
+    # A layer at a time (float64 copies of every layer would not be small), through the einsum of all layers at
+    # once restricted to one, which sums in the same order: the same bits as computing them together.
+    for layer, states in enumerate(vectors):
         others = np.delete(states, word, axis=0).astype(np.float64)
         others /= np.linalg.norm(others, axis=1, keepdims=True)
         mean_cosine[layer] = np.einsum("ld,lnd->l", unit[layer, None], others[None])[0] / len(others)
