@@ -1,12 +1,14 @@
 """Open every page of the smoke book in a real browser (headless Chromium) and look at what a reader gets.
 
 For each page of ``_toc.yml``: Chromium loads it from disk with no network,
-runs its JavaScript (MathJax typesets the formulas) and prints the DOM
-(``--dump-dom``, after ``--virtual-time-budget`` of simulated time); the
-test checks the title, the figures, that no traceback, progress bar or path
-of the build machine shows, that every formula was typeset, and that every
-local link and resource (with its ``#anchor``) exists. A screenshot of each
-page is saved under ``<build>/screenshots/`` to look at.
+runs its JavaScript (MathJax typesets the formulas) in a 1280 px window and,
+after ``--virtual-time-budget`` of simulated time, prints the DOM
+(``--dump-dom``) and saves a screenshot under ``<build>/screenshots/`` to
+look at, in one run. The tests check the title, the figures, that no
+traceback, progress bar or path of the build machine shows, that every
+formula was typeset, that every local link and resource (with its
+``#anchor``) exists, and that each chapter fits the window with its figures
+shown at their own size.
 
 Chromium comes from Debian (``apt-get install chromium``; ``scripts/run_tests.sh``
 installs it when run as root). Without it the test is skipped, saying so.
@@ -80,6 +82,21 @@ def executed_has_figures(site: Path, page: str) -> bool:
     return any("image/png" in out.get("data", {}) for c in nb["cells"] for out in c.get("outputs", []))
 
 
+MEASURE = """<script>
+window.addEventListener("load", function () {
+  var article = document.querySelector("article") || document.querySelector("main");
+  var images = Array.from(article.querySelectorAll("img")).filter(function (i) { return i.naturalWidth > 0; });
+  var found = {window: window.innerWidth, page: document.documentElement.scrollWidth,
+               column: article.clientWidth, column_scroll: article.scrollWidth,
+               images: images.map(function (i) { return {src: i.getAttribute("src"), natural: i.naturalWidth, shown: i.clientWidth}; })};
+  var out = document.createElement("pre"); out.id = "layout-measured"; out.textContent = JSON.stringify(found);
+  out.style.display = "none";  // in the DOM for the test to read, not in the screenshot
+  document.body.appendChild(out);
+});
+</script>"""
+LEGIBLE_SCALE = 0.96  # figures are drawn at 100 dpi with text of 9 pt or more: shown at this scale or more, 9 pt on a 96 dpi page
+
+
 class Page(HTMLParser):
     """What the checks need from a DOM: title, headings, text, links, images and formulas."""
 
@@ -90,6 +107,7 @@ class Page(HTMLParser):
         self.title, self.h1, self.text = "", [], []
         self.links, self.images = [], []
         self.math = 0  # formulas (elements of class "math" that sphinx.ext.mathjax writes)
+        self.layout: dict = {}  # how the page is laid out in the browser's window (the fixture ``rendered`` measures it)
         self.typeset = set()  # the formulas MathJax replaced by its output (an mjx-container inside)
         self._stack: list[tuple[str, int | None]] = []  # open elements, with the formula they are in
         self._in = {"title": 0, "h1": 0, "script": 0, "style": 0}
@@ -150,7 +168,9 @@ def run_browser(exe: str, url: str, *args: str, timeout: int = 120) -> str:
 
 @pytest.fixture(scope="module")
 def rendered(site):
-    """Every page as the browser shows it: DOM after its scripts ran, and a screenshot on disk."""
+    """Every page as the browser shows it in a 1280 px window: its DOM after its scripts ran, how it is laid out
+    (``Page.layout``, measured by a script added to a copy of the page, beside it, and taken out of the DOM again),
+    and a screenshot on disk; one browser run per page."""
     exe = browser()
     shots = site.parent / "screenshots"
     shots.mkdir(exist_ok=True)
@@ -158,9 +178,17 @@ def rendered(site):
     for page in toc_pages():
         path = site / f"{page}.html"
         assert path.exists(), f"{page} was not built"
-        pages[page] = parse(run_browser(exe, path.as_uri(), "--dump-dom"))
+        probe = path.with_name(f".probe-{path.name}")
+        probe.write_text(path.read_text().replace("</body>", MEASURE + "</body>"))
         shot = shots / f"{page.replace('/', '_')}.png"
-        run_browser(exe, path.as_uri(), f"--screenshot={shot}", "--window-size=1280,2000")
+        try:
+            dom = run_browser(exe, probe.as_uri(), "--dump-dom", f"--screenshot={shot}", "--window-size=1280,2000")
+        finally:
+            probe.unlink()
+        measured = re.search(r'<pre id="layout-measured"[^>]*>(.*?)</pre>', dom, re.S)
+        assert measured, f"{page}: the layout could not be measured"
+        pages[page] = parse(dom[:measured.start()] + dom[measured.end():])
+        pages[page].layout = json.loads(measured.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     return pages
 
 
@@ -221,43 +249,9 @@ def test_every_page_has_a_screenshot(site, rendered):
     assert shots >= {page.replace("/", "_") for page in toc_pages()}
 
 
-MEASURE = """<script>
-window.addEventListener("load", function () {
-  var article = document.querySelector("article") || document.querySelector("main");
-  var images = Array.from(article.querySelectorAll("img")).filter(function (i) { return i.naturalWidth > 0; });
-  var found = {window: window.innerWidth, page: document.documentElement.scrollWidth,
-               column: article.clientWidth, column_scroll: article.scrollWidth,
-               images: images.map(function (i) { return {src: i.getAttribute("src"), natural: i.naturalWidth, shown: i.clientWidth}; })};
-  var out = document.createElement("pre"); out.id = "layout-measured"; out.textContent = JSON.stringify(found);
-  document.body.appendChild(out);
-});
-</script>"""
-LEGIBLE_SCALE = 0.96  # figures are drawn at 100 dpi with text of 9 pt or more: shown at this scale or more, 9 pt on a 96 dpi page
-
-
-@pytest.fixture(scope="module")
-def layouts(site):
-    """Every chapter laid out at 1280 px: the window's, page's and main column's widths and each figure's natural and
-    shown width (measured by a script added to a copy of the page, beside it)."""
-    exe = browser()
-    found = {}
-    for page in [p for p in toc_pages() if p.startswith("notebooks/")]:
-        path = site / f"{page}.html"
-        probe = path.with_name(f".probe-{path.name}")
-        probe.write_text(path.read_text().replace("</body>", MEASURE + "</body>"))
-        try:
-            dom = run_browser(exe, probe.as_uri(), "--dump-dom", "--window-size=1280,2000")
-        finally:
-            probe.unlink()
-        measured = re.search(r'<pre id="layout-measured"[^>]*>(.*?)</pre>', dom, re.S)
-        assert measured, f"{page}: the layout could not be measured"
-        found[page] = json.loads(measured.group(1).replace("&quot;", '"').replace("&amp;", "&"))
-    return found
-
-
 @pytest.mark.parametrize("page", [p for p in toc_pages() if p.startswith("notebooks/")])
-def test_each_chapter_fits_a_1280_px_window_and_its_figures_are_not_shrunk(layouts, page):
-    layout = layouts[page]
+def test_each_chapter_fits_a_1280_px_window_and_its_figures_are_not_shrunk(rendered, page):
+    layout = rendered[page].layout
     assert layout["page"] <= layout["window"], f"{page} scrolls sideways: {layout['page']} px in a {layout['window']} px window"
     assert layout["column_scroll"] <= layout["column"] + 1, f"{page}: the main column overflows ({layout})"
     shrunk = [(i["src"], round(i["shown"] / i["natural"], 2)) for i in layout["images"] if i["shown"] < LEGIBLE_SCALE * i["natural"]]
