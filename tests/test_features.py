@@ -345,6 +345,22 @@ def test_a_resumed_run_cut_differently_starts_again(tiny_bert, tmp_path):
     assert record["groups"] == "1 of 1 computed"
 
 
+def test_the_similarity_between_layers_is_cached_and_read_back_without_the_hidden_states(tiny_bert, tmp_path, monkeypatch):
+    from helpers.align import statistics
+    from helpers.run import pipeline, tables
+    from helpers.run.scenario import Scenario
+
+    folder = tiny_bert[2]
+    cfg = Scenario(models=(folder,), cache_dir=str(tmp_path))
+    made = tables.layer_similarity(cfg, folder)
+    assert made.shape == (3, 3) and made.dtype == np.float64
+    np.testing.assert_array_equal(made, statistics.layer_similarity(pipeline.lm_features(cfg, folder).vectors))
+    first = tables.layer_similarity(dataclasses.replace(cfg, pooling="first"), folder)  # other features, another entry
+    assert not np.array_equal(first, made)
+    monkeypatch.setattr(tables, "lm_features", lambda *args: pytest.fail("the hidden states were read again"))
+    np.testing.assert_array_equal(tables.layer_similarity(cfg, folder), made)
+
+
 def test_pipeline_keeps_one_entry_per_parameter_set(tiny_bert, tmp_path, monkeypatch):
     from helpers.run import pipeline
     from helpers.run.scenario import Scenario

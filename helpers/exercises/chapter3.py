@@ -9,7 +9,7 @@ import numpy as np
 from ..align import statistics
 from ..data import words
 from ..lm import models
-from ..run import pipeline
+from ..run import pipeline, tables
 from .registry import exercise
 from .verdict import mapping, number, numbers_close
 
@@ -55,7 +55,7 @@ def tokens_per_type(answer, cfg):
 @exercise("3.2")
 def layer_steps(answer, cfg):
     trained = pipeline.focus(cfg)[0].removeprefix(models.RANDOM_PREFIX)
-    steps = {name: np.diag(statistics.layer_similarity(pipeline.lm_features(cfg, name).vectors), 1)
+    steps = {name: np.diag(tables.layer_similarity(cfg, name), 1)
              for name in (trained, models.RANDOM_PREFIX + trained)}
     expected = {"step": int(steps[trained].argmin()), "trained": float(steps[trained].min()),
                 "random": float(steps[models.RANDOM_PREFIX + trained].min())}

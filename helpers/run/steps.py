@@ -34,6 +34,7 @@ STEPS: dict[str, Step] = {
     "encoding": Step(2, ("n_folds", "split", "fold_rule", "type_case", "buffer_s", "seed", "ridge_alphas")),
     "smoothing_variants": Step(4, PROTOCOL),
     "ceiling": Step(2, PROTOCOL + ("brain_dims",)),  # and each measure's own fields
+    "layer_similarity": Step(1),  # inputs: the model's features
 }
 
 

@@ -5,9 +5,9 @@ x metric (RSA and CKA: per subject x model x layer), with the columns of
 :func:`helpers.run.cells.row_labels`, the score ``value`` and its chance
 levels. :func:`scores` and the views beside it read cells
 (:mod:`helpers.run.cells`); the smoothing sweep (one common word set for
-every window) and the encoding maps (every voxel) are cached tables of
-their own. Plots and summaries (:mod:`helpers.align.statistics`) read these
-tables.
+every window), the encoding maps (every voxel) and the similarity between
+a model's layers are cached results of their own. Plots and summaries
+(:mod:`helpers.align.statistics`) read these tables.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from ..data.words import word_mask
 from ..lm import models as M
 from ..lm.vectors import type_means
 from . import cells, steps
-from .pipeline import (brain_vectors, cache, lm_features, lm_width, n_states, occurrence_types, planted, recording_key,
-                       recordings, smoothing_options)
+from .pipeline import (brain_vectors, cache, features_key, lm_features, lm_width, n_states, occurrence_types, planted,
+                       recording_key, recordings, smoothing_options)
 from .protocols import PROTOCOLS
 from .scenario import Scenario
 
@@ -253,6 +253,18 @@ def encoding_table(cfg: Scenario, model: str, layer: int) -> pd.DataFrame:
         return pd.concat(tables, ignore_index=True)
 
     return cache(cfg).table("encoding", key, make)
+
+
+def layer_similarity(cfg: Scenario, model: str) -> np.ndarray:
+    """Mean cosine between the centred states of every pair of a model's layers, ``(layers, layers)``
+    (:func:`helpers.align.statistics.layer_similarity`; cached, so a rebuild reads one small matrix instead of
+    every hidden state)."""
+    key = steps.key("layer_similarity", cfg, features=features_key(cfg, model)[0])
+
+    def make() -> dict[str, np.ndarray]:
+        return {"similarity": statistics.layer_similarity(lm_features(cfg, model).vectors)}
+
+    return cache(cfg).arrays("layer_similarity", key, make)["similarity"]
 
 
 def smoothing_variants(cfg: Scenario, variants: dict[str, dict], model: str, layer: int,
