@@ -108,16 +108,19 @@ def test_smoothing_options_reach_the_brain_vectors(base):
     assert pipeline.brain_dims(dataclasses.replace(cfg, brain_dims=10**6), rec, 384) == min(rec.n_trs, rec.n_voxels)
 
 
-def test_smoothing_variants_are_scored_on_one_word_set(base):
+def test_smoothing_variants_are_scored_on_one_word_set(base, monkeypatch):
     cfg = dataclasses.replace(base, snr=10.0, split="blocks", smoothing="within_run")  # windows that may not leave their run
-    table = tables.smoothing_variants(cfg, {"delay 0 s": {"delay": 0.0}, "delay 5 s": {"delay": 5.0}, "delay 12 s": {"delay": 12.0}},
-                                     "all-MiniLM-L6-v2", PLANTED)
+    variants = {"delay 0 s": {"delay": 0.0}, "delay 5 s": {"delay": 5.0}, "delay 12 s": {"delay": 12.0}}
+    table = tables.smoothing_variants(cfg, variants, "all-MiniLM-L6-v2", PLANTED)
     n_words = table.groupby("variant")["n_words"].unique()
     assert n_words.map(len).eq(1).all() and n_words.map(lambda v: v[0]).nunique() == 1
     assert 0 < table["n_words"].iloc[0] < len(pipeline.occurrence_types(cfg))  # a 12 s delay leaves some runs' last words out
     p10 = table[(table["metric"] == "P@10") & (table["retrieval"] == "csls")].groupby("variant")["value"].mean()
     assert p10["delay 5 s"] > 4 * p10["delay 0 s"]
     assert set(table["layer"]) == {PLANTED}
+    monkeypatch.setattr(tables, "lm_features", lambda *args: pytest.fail("the hidden states were read again"))
+    again = tables.smoothing_variants(cfg, variants, "all-MiniLM-L6-v2", PLANTED)  # read back: no hidden state needed
+    assert again.equals(table)
 
 
 def test_without_temporal_overlap_the_planted_layer_wins_under_every_method(base):

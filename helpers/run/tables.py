@@ -233,12 +233,12 @@ def encoding_table(cfg: Scenario, model: str, layer: int) -> pd.DataFrame:
     Pearson r and R^2 of the out-of-fold predictions. One row per subject and
     voxel, with its MNI coordinates.
     """
-    feats = lm_features(cfg, model)
     types = occurrence_types(cfg, model)
-    key = steps.key("encoding", cfg, recordings=_recordings_key(cfg), features=feats.key, layer=layer,
+    key = steps.key("encoding", cfg, recordings=_recordings_key(cfg), features=features_key(cfg, model)[0], layer=layer,
                     smoothing=smoothing_options(cfg))
 
-    def make() -> pd.DataFrame:
+    def make() -> pd.DataFrame:  # the hidden states are read only here: a rebuild reads the table alone
+        feats = lm_features(cfg, model)
         names, type_vectors = type_means(feats.vectors[layer][None], types)
         lm = type_vectors[0][np.searchsorted(names, types)]
         splits = cells.word_splits(cfg, model=model)
@@ -278,7 +278,6 @@ def smoothing_variants(cfg: Scenario, variants: dict[str, dict], model: str, lay
     are compared on the same words. Adds the columns ``variant`` and
     ``n_words``.
     """
-    feats = lm_features(cfg, model)
     settings = {label: dataclasses.replace(cfg, **fields) for label, fields in variants.items()}
     keep = np.ones(len(occurrence_types(cfg)), dtype=bool)
     for variant in settings.values():
@@ -286,11 +285,12 @@ def smoothing_variants(cfg: Scenario, variants: dict[str, dict], model: str, lay
         for rec in recordings(variant):
             keep &= window_fits(rec, **options)[word_mask(rec.stimulus)]
     measure = MS.get(measure or decoder(cfg))
-    key = steps.key("smoothing_variants", cfg, recordings=_recordings_key(cfg), features=feats.key, layer=layer,
-                    measure=[measure.name, measure.version, cfg.fields(*measure.fields)],
+    key = steps.key("smoothing_variants", cfg, recordings=_recordings_key(cfg), features=features_key(cfg, model)[0],
+                    layer=layer, measure=[measure.name, measure.version, cfg.fields(*measure.fields)],
                     variants={label: [smoothing_options(v), v.brain_dims] for label, v in settings.items()})
 
     def make() -> pd.DataFrame:
+        feats = lm_features(cfg, model)
         tables = []
         for label, variant in tqdm(settings.items(), desc="smoothing variants"):
             rows = [row for rec in recordings(variant)
