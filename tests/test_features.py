@@ -59,6 +59,38 @@ def test_a_converted_gguf_file_is_made_once_and_replaces_what_older_libraries_ma
         M.gguf._kept(tmp_path, "other.gguf", "", convert)
 
 
+def test_a_gguf_files_metadata_is_parsed_once_per_conversion_and_each_caller_gets_its_own_copy(tmp_path, monkeypatch):
+    """transformers parses a GGUF file's metadata for every config it makes; during a conversion the first parse serves."""
+    from transformers import modeling_gguf_pytorch_utils as library
+
+    parsed = []
+
+    def parse(path, return_tensors=False, **options):
+        parsed.append((str(path), return_tensors))
+        return {"config": {"model_type": "llama", "layers": [len(parsed)]}}
+
+    monkeypatch.setattr(library, "load_gguf_checkpoint", parse)
+    monkeypatch.setattr(M.gguf, "_METADATA", {})
+    files = [tmp_path / f"{name}.gguf" for name in "abc"]
+    for path in files:
+        path.write_bytes(b"GGUF" + bytes(8))
+    with M.gguf._metadata_read_once():
+        first = library.load_gguf_checkpoint(files[0])
+        first["config"]["layers"].append("changed by its caller")
+        assert library.load_gguf_checkpoint(str(files[0]), return_tensors=False) == {"config": {"model_type": "llama", "layers": [1]}}
+        library.load_gguf_checkpoint(files[0], return_tensors=True)  # tensors: always read
+        library.load_gguf_checkpoint(files[1])
+        library.load_gguf_checkpoint(files[2])  # the oldest of three files is let go
+    assert library.load_gguf_checkpoint is parse  # put back
+    assert parsed == [(str(files[0]), False), (str(files[0]), True), (str(files[1]), False), (str(files[2]), False)]
+    with M.gguf._metadata_read_once():
+        library.load_gguf_checkpoint(files[1])  # kept from before
+        files[1].write_bytes(b"GGUF" + bytes(9))  # a changed file is parsed again
+        library.load_gguf_checkpoint(files[1])
+        library.load_gguf_checkpoint(files[0])
+    assert parsed[4:] == [(str(files[1]), False), (str(files[0]), False)]
+
+
 def tiny_folder(folder, kind: str) -> str:
     """A 2-block, 16-wide random model with a real tokenizer (MiniLM's WordPiece or SmolLM2's BPE), 64 positions."""
     from transformers import BertConfig, BertModel, LlamaConfig, LlamaModel
