@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 
-from ..align import statistics
 from ..data import words
 from ..lm import models
 from ..run import pipeline, tables
