@@ -28,9 +28,10 @@ def test_a_ladder_is_one_family_at_two_sizes_or_more_trained_and_untrained_apart
 
 
 def test_pure_noise_makes_a_slope_under_the_published_protocol_and_hardly_one_under_the_careful(tmp_path):
-    # snr 0: the scenario's recordings are pure noise, so its cells and the noise condition's are the same cells
+    # snr 0: the scenario's recordings are pure noise, so its cells and the noise condition's are the same cells;
+    # four outer folds, as the default book (with the smoke scenario's two, each model's best layer is its last)
     cfg = S.load("smoke", {"cache_dir": str(tmp_path), "ladders": ["random:bert-tiny", "random:bert-mini", "random:bert-small"],
-                           "ladder_layers": "best", "snr": 0.0, "n_voxels": 300})
+                           "ladder_layers": "best", "snr": 0.0, "n_voxels": 300, "n_folds": 4})
     every = tables.ladder_slopes(cfg, progress=False)
     assert set(every["family"]) == {"BERT"} and (every["n_models"] == 3).all() and not every["trained"].any()
     assert set(every["width"]) == {"own", "all 128"}  # bert-tiny's width
